@@ -1,0 +1,23 @@
+"""Infrastructure: the Pulumi component that deploys the serverless embedding endpoint."""
+
+from components.serverless_embedding_endpoint import (
+    DEFAULT_ENDPOINT_NAME,
+    DEFAULT_MODEL_ID,
+    DEFAULT_TASK,
+    TYPE_TOKEN,
+    ImageLookupError,
+    ServerlessEmbeddingEndpoint,
+    ServerlessEmbeddingEndpointArgs,
+)
+from components.validation import InvalidEndpointArgsError
+
+__all__ = [
+    "DEFAULT_ENDPOINT_NAME",
+    "DEFAULT_MODEL_ID",
+    "DEFAULT_TASK",
+    "TYPE_TOKEN",
+    "ImageLookupError",
+    "InvalidEndpointArgsError",
+    "ServerlessEmbeddingEndpoint",
+    "ServerlessEmbeddingEndpointArgs",
+]

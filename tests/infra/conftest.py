@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import runpy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pulumi_harness import AwsProviderMocks, Deployment, run_program  # noqa: E402
+from stack_config import load_stack_config  # noqa: E402
+
+from components import ServerlessEmbeddingEndpoint, ServerlessEmbeddingEndpointArgs  # noqa: E402
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+DeployComponent = Callable[..., Deployment]
+
+
+@pytest.fixture
+def deploy_component() -> DeployComponent:
+    """Deploy one ServerlessEmbeddingEndpoint (named "embedding") with the given args, against the mocks."""
+
+    def deploy(
+        args: ServerlessEmbeddingEndpointArgs | None = None,
+        *,
+        region: str = "us-east-1",
+        name: str = "embedding",
+        opts: Callable[[], pulumi.ResourceOptions] | None = None,
+        mocks: AwsProviderMocks | None = None,
+    ) -> Deployment:
+        def program() -> None:
+            component = ServerlessEmbeddingEndpoint(
+                name, args or ServerlessEmbeddingEndpointArgs(region=region), opts() if opts else None
+            )
+            for key in (
+                "endpoint_name",
+                "endpoint_arn",
+                "region",
+                "model_name",
+                "endpoint_config_name",
+                "role_arn",
+                "image_uri",
+                "invoke_policy_json",
+            ):
+                pulumi.export(key, getattr(component, key))
+
+        return run_program(program, config={"aws:region": region}, mocks=mocks)
+
+    return deploy
+
+
+DeployStack = Callable[..., Deployment]
+
+
+@pytest.fixture
+def deploy_stack() -> DeployStack:
+    """Run the real __main__.py with Pulumi.yaml defaults, Pulumi.<stack>.yaml and `pulumi config set` overrides."""
+
+    def deploy(stack: str = "dev", overrides: dict[str, Any] | None = None) -> Deployment:
+        config = load_stack_config(PROJECT_DIR, stack, overrides)
+
+        def program() -> None:
+            runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+
+        return run_program(program, config=config.values, secret_keys=config.secret_keys, stack=stack)
+
+    return deploy

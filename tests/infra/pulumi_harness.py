@@ -1,0 +1,342 @@
+"""Run a real Pulumi program against mocks that behave like the AWS provider, and record everything.
+
+`pulumi preview/up` cannot run here, so these mocks stand in for the engine and provider: they compute names
+and ARNs the way the provider does (per partition and region), answer the invokes the program makes with
+realistic data (including the provider's own failure for a region with no image registry), and keep every
+registration and invoke with its parent, provider and dependencies so tests can assert the wiring.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import get_root_resource, set_root_resource
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from components.regions import dns_suffix_of, partition_of
+
+ACCOUNT_ID = "123456789012"
+
+COMPONENT = "alex:embeddings:ServerlessEmbeddingEndpoint"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+MODEL = "aws:sagemaker/model:Model"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+PREBUILT_IMAGE_INVOKE = "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"
+
+# Registry accounts of the AWS Deep Learning Containers (which hold huggingface-pytorch-inference), as the
+# pulumi-aws provider's `getPrebuiltEcrImage` table has them. Regions missing here have no registry.
+DEEP_LEARNING_REGISTRY_BY_REGION = {
+    "af-south-1": "626614931356",
+    "ap-east-1": "871362719292",
+    "ap-northeast-1": "763104351884",
+    "ap-northeast-2": "763104351884",
+    "ap-northeast-3": "364406365360",
+    "ap-south-1": "763104351884",
+    "ap-south-2": "772153158452",
+    "ap-southeast-1": "763104351884",
+    "ap-southeast-2": "763104351884",
+    "ap-southeast-3": "907027046896",
+    "ap-southeast-4": "457447274322",
+    "ca-central-1": "763104351884",
+    "ca-west-1": "204538143572",
+    "cn-north-1": "727897471807",
+    "cn-northwest-1": "727897471807",
+    "eu-central-1": "763104351884",
+    "eu-central-2": "380420809688",
+    "eu-north-1": "763104351884",
+    "eu-south-1": "692866216735",
+    "eu-south-2": "503227376785",
+    "eu-west-1": "763104351884",
+    "eu-west-2": "763104351884",
+    "eu-west-3": "763104351884",
+    "il-central-1": "780543022126",
+    "me-central-1": "914824155844",
+    "me-south-1": "217643126080",
+    "sa-east-1": "763104351884",
+    "us-east-1": "763104351884",
+    "us-east-2": "763104351884",
+    "us-gov-east-1": "446045086412",
+    "us-gov-west-1": "442386744353",
+    "us-west-1": "763104351884",
+    "us-west-2": "763104351884",
+}
+
+# Where each SageMaker resource type keeps its ARN path segment.
+_SAGEMAKER_ARN_KIND = {
+    "aws:sagemaker/model:Model": "model",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "endpoint-config",
+    "aws:sagemaker/endpoint:Endpoint": "endpoint",
+}
+
+
+@dataclass
+class Registration:
+    """One RegisterResource call as the engine saw it, plus the state the mock provider returned."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    provider: str
+    dependencies: list[str]
+    custom: bool
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+
+
+@dataclass
+class InvokeRecord:
+    token: str
+    args: dict[str, Any]
+    provider: str
+
+
+def autoname(logical_name: str, urn: str) -> str:
+    """Pulumi's auto-naming: the logical name plus a random suffix (deterministic here, per URN)."""
+    return f"{logical_name}-{hashlib.sha256(urn.encode()).hexdigest()[:7]}"
+
+
+class AwsProviderMocks(pulumi.runtime.Mocks):
+    """Answers like pulumi-aws would, for the resources and invokes this project uses."""
+
+    def __init__(self, default_region: str = "us-east-1", account_id: str = ACCOUNT_ID) -> None:
+        self.default_region = default_region
+        self.account_id = account_id
+        self.provider_regions: dict[str, str] = {}
+
+    def region_of(self, provider_ref: str, inputs: Mapping[str, Any] | None = None) -> str:
+        if inputs and inputs.get("region"):
+            return str(inputs["region"])
+        urn = provider_ref.split("::")[0] if provider_ref else ""
+        return self.provider_regions.get(urn, self.default_region)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        urn = f"urn:pulumi:mock::{args.typ}::{args.name}"
+        if args.typ == "pulumi:providers:aws":
+            self.provider_regions[self._provider_urn(args.name)] = inputs.get("region", self.default_region)
+            return f"{args.name}-provider-id", inputs
+        region = self.region_of(args.provider or "", inputs)
+        partition = partition_of(region)
+        name = inputs.get("name") or autoname(args.name, urn)
+        state = {**inputs, "name": name, "tagsAll": dict(inputs.get("tags") or {})}
+        if args.typ == "aws:iam/role:Role":
+            state.pop("tagsAll")
+            state |= {
+                "arn": f"arn:{partition}:iam::{self.account_id}:role/{name}",
+                "uniqueId": "AROA" + hashlib.sha256(name.encode()).hexdigest()[:17].upper(),
+                "tagsAll": dict(inputs.get("tags") or {}),
+            }
+            return name, state
+        if args.typ == "aws:iam/rolePolicy:RolePolicy":
+            state.pop("tagsAll")
+            return f"{inputs['role']}:{name}", state
+        if args.typ in _SAGEMAKER_ARN_KIND:
+            kind = _SAGEMAKER_ARN_KIND[args.typ]
+            # SageMaker lower-cases names inside its ARNs.
+            state["arn"] = f"arn:{partition}:sagemaker:{region}:{self.account_id}:{kind}/{name.lower()}"
+            return name, state
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any] | tuple[dict[str, Any], list[tuple[str, str]]]:
+        """A dict is a successful answer; a (result, failures) pair is how a provider reports a failed invoke."""
+        region = self.region_of(args.provider)
+        partition = partition_of(region)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account_id,
+                "arn": f"arn:{partition}:iam::{self.account_id}:user/deployer",
+                "userId": "AIDAEXAMPLE",
+                "id": self.account_id,
+            }
+        if args.token == "aws:index/getRegion:getRegion":
+            return {
+                "region": region,
+                "name": region,
+                "id": region,
+                "endpoint": f"ec2.{region}.{dns_suffix_of(region)}",
+                "description": region,
+            }
+        if args.token == "aws:index/getPartition:getPartition":
+            return {
+                "partition": partition,
+                "dnsSuffix": dns_suffix_of(region),
+                "id": partition,
+                "reverseDnsPrefix": ".".join(reversed(dns_suffix_of(region).split("."))),
+            }
+        if args.token == "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage":
+            return self._prebuilt_ecr_image(args.args, region)
+        raise NotImplementedError(f"mock has no answer for invoke {args.token}")
+
+    @staticmethod
+    def _prebuilt_ecr_image(
+        call_args: Mapping[str, Any], provider_region: str
+    ) -> dict[str, Any] | tuple[dict[str, Any], list[tuple[str, str]]]:
+        """The provider's data source: registry account by region, path `<id>.dkr.ecr.<region>.<suffix>/...`."""
+        region = call_args.get("region") or provider_region
+        repository = call_args["repositoryName"]
+        tag = call_args.get("imageTag") or "1"
+        registry = DEEP_LEARNING_REGISTRY_BY_REGION.get(region)
+        if registry is None:
+            reason = f"no registry ID available for region ({region}) and repository ({repository})"
+            return {}, [("", reason)]
+        suffix = call_args.get("dnsSuffix") or dns_suffix_of(region)
+        return {
+            "id": registry,
+            "registryId": registry,
+            "registryPath": f"{registry}.dkr.ecr.{region}.{suffix}/{repository}:{tag}",
+            "repositoryName": repository,
+            "imageTag": tag,
+            "region": region,
+            "dnsSuffix": suffix,
+        }
+
+    @staticmethod
+    def _provider_urn(name: str) -> str:
+        return f"{pulumi.get_stack()}::{pulumi.get_project()}::pulumi:providers:aws::{name}"
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The stock mock monitor, keeping what the engine would see: parent, provider, dependencies, invokes."""
+
+    def __init__(self, mocks: AwsProviderMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.invokes: list[InvokeRecord] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+        self.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=urn,
+                parent=request.parent,
+                provider=request.provider,
+                dependencies=list(request.dependencies),
+                custom=request.custom,
+                inputs=inputs,
+                state=self.resources[urn].state if urn in self.resources else {},
+            )
+        )
+        return response
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self.invokes.append(
+            InvokeRecord(
+                token=request.tok,
+                args=pulumi.runtime.rpc.deserialize_properties(request.args),
+                provider=request.provider,
+            )
+        )
+        return super().Invoke(request)
+
+
+@dataclass
+class Deployment:
+    """What one mocked `pulumi up` produced."""
+
+    registrations: list[Registration]
+    invokes: list[InvokeRecord]
+    exports: dict[str, Any]
+    secret_exports: set[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def of_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_token]
+
+    def one(self, type_token: str) -> Registration:
+        found = self.of_type(type_token)
+        assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class ProgramFailed(Exception):
+    """The program raised; `recorded` holds what had been registered before it did."""
+
+    def __init__(self, cause: BaseException, recorded: list[Registration]) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.recorded = recorded
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    config: Mapping[str, Any] | None = None,
+    secret_keys: Iterable[str] = (),
+    mocks: AwsProviderMocks | None = None,
+    project: str = "alex-sagemaker",
+    stack: str = "dev",
+) -> Deployment:
+    """Run `program` as the Python language host would (inside a Stack), against the mocks.
+
+    The root stack is reset first, so exports never leak from one test into the next.
+    """
+    config = dict(config or {})
+    mocks = mocks or AwsProviderMocks(default_region=str(config.get("aws:region", "us-east-1")))
+    monitor = RecordingMonitor(mocks)
+    collector = _WarningCollector()
+    logger = logging.getLogger(f"pulumi-mock-{id(monitor)}")
+    logger.addHandler(collector)
+    logger.propagate = False
+
+    set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=logger)
+    # set_mocks installs a finished root stack of its own; the program gets a fresh one, as under the CLI.
+    set_root_resource(None)  # type: ignore[arg-type]
+    set_all_config({key: str(value) for key, value in config.items()}, list(secret_keys))
+    roots: list[Any] = []
+
+    def program_in_stack() -> None:
+        program()
+        # The stack lives in the runtime's own context; take its exports from there.
+        roots.append(get_root_resource())
+
+    try:
+        _sync_await(run_in_stack(program_in_stack))
+    except Exception as exc:
+        raise ProgramFailed(exc, list(monitor.registrations)) from exc
+    finally:
+        set_root_resource(None)  # type: ignore[arg-type]
+
+    exports: dict[str, Any] = {}
+    secret_exports: set[str] = set()
+    for key, value in roots[0].outputs.items():
+        output = pulumi.Output.from_input(value)
+        exports[key] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            secret_exports.add(key)
+    return Deployment(
+        registrations=list(monitor.registrations),
+        invokes=list(monitor.invokes),
+        exports=exports,
+        secret_exports=secret_exports,
+        warnings=collector.messages,
+    )
