@@ -39,11 +39,7 @@ def hf_token(config: pulumi.Config) -> pulumi.Output[str] | None:
 
 def stack_region() -> str | None:
     """The region the AWS provider will use; None lets the component ask the provider itself."""
-    return (
-        pulumi.Config("aws").get("region")
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-    )
+    return pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
 def endpoint_args(config: pulumi.Config) -> ServerlessEmbeddingEndpointArgs:

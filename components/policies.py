@@ -42,9 +42,7 @@ def sagemaker_trust_policy() -> PolicyDocument:
 def execution_policy(
     *, image: EcrImage, partition: str, region: str, account_id: str, endpoint_name: str
 ) -> PolicyDocument:
-    log_group_arn = (
-        f"arn:{partition}:logs:{region}:{account_id}:log-group:{endpoint_log_group_name(endpoint_name)}"
-    )
+    log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{endpoint_log_group_name(endpoint_name)}"
     return {
         "Version": "2012-10-17",
         "Statement": [

@@ -199,9 +199,7 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
         self.role_arn = pulumi.Output.from_input(role_arn)
         self.image_uri = pulumi.Output.from_input(image.uri)
         self.region = pulumi.Output.from_input(region)
-        self.invoke_policy_json = endpoint.arn.apply(
-            lambda arn: policies.to_json(policies.invoke_endpoint_policy(arn))
-        )
+        self.invoke_policy_json = endpoint.arn.apply(lambda arn: policies.to_json(policies.invoke_endpoint_policy(arn)))
         self.register_outputs(
             {
                 "endpoint_name": self.endpoint_name,

@@ -157,9 +157,7 @@ def check_tags(tags: Mapping[str, str]) -> list[str]:
         if not isinstance(key, str) or not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
             problems.append(f"tag key {key!r} is not allowed: use 1-128 characters, not starting with 'aws:'")
         if not isinstance(value, str) or len(value) > 256:
-            problems.append(
-                f"tag {key!r} has value {value!r}: tag values are strings of at most 256 characters"
-            )
+            problems.append(f"tag {key!r} has value {value!r}: tag values are strings of at most 256 characters")
     return problems
 
 

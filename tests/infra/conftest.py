@@ -11,10 +11,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pulumi_harness import AwsProviderMocks, Deployment, run_program  # noqa: E402
-from stack_config import load_stack_config  # noqa: E402
+from pulumi_harness import AwsProviderMocks, Deployment, run_program
+from stack_config import load_stack_config
 
-from components import ServerlessEmbeddingEndpoint, ServerlessEmbeddingEndpointArgs  # noqa: E402
+from components import ServerlessEmbeddingEndpoint, ServerlessEmbeddingEndpointArgs
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

@@ -9,6 +9,7 @@ registration and invoke with its parent, provider and dependencies so tests can 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -117,15 +118,17 @@ class AwsProviderMocks(pulumi.runtime.Mocks):
     def region_of(self, provider_ref: str, inputs: Mapping[str, Any] | None = None) -> str:
         if inputs and inputs.get("region"):
             return str(inputs["region"])
-        urn = provider_ref.split("::")[0] if provider_ref else ""
-        return self.provider_regions.get(urn, self.default_region)
+        # A provider reference is "<urn>::<id>"; the mock gives each provider an id of its own.
+        provider_id = provider_ref.rsplit("::", 1)[-1] if provider_ref else ""
+        return self.provider_regions.get(provider_id, self.default_region)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
         urn = f"urn:pulumi:mock::{args.typ}::{args.name}"
         if args.typ == "pulumi:providers:aws":
-            self.provider_regions[self._provider_urn(args.name)] = inputs.get("region", self.default_region)
-            return f"{args.name}-provider-id", inputs
+            provider_id = f"{args.name}-provider-id"
+            self.provider_regions[provider_id] = inputs.get("region", self.default_region)
+            return provider_id, inputs
         region = self.region_of(args.provider or "", inputs)
         partition = partition_of(region)
         name = inputs.get("name") or autoname(args.name, urn)
@@ -201,10 +204,6 @@ class AwsProviderMocks(pulumi.runtime.Mocks):
             "dnsSuffix": suffix,
         }
 
-    @staticmethod
-    def _provider_urn(name: str) -> str:
-        return f"{pulumi.get_stack()}::{pulumi.get_project()}::pulumi:providers:aws::{name}"
-
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The stock mock monitor, keeping what the engine would see: parent, provider, dependencies, invokes."""
@@ -214,7 +213,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[Registration] = []
         self.invokes: list[InvokeRecord] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -235,7 +234,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         return response
 
-    def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def Invoke(self, request: Any) -> Any:
         self.invokes.append(
             InvokeRecord(
                 token=request.tok,
@@ -286,6 +285,15 @@ class ProgramFailed(Exception):
         self.recorded = recorded
 
 
+def _as_config_string(value: Any) -> str:
+    """The CLI hands every config value to the program as a string; objects and lists as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -311,7 +319,7 @@ def run_program(
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=logger)
     # set_mocks installs a finished root stack of its own; the program gets a fresh one, as under the CLI.
     set_root_resource(None)  # type: ignore[arg-type]
-    set_all_config({key: str(value) for key, value in config.items()}, list(secret_keys))
+    set_all_config({key: _as_config_string(value) for key, value in config.items()}, list(secret_keys))
     roots: list[Any] = []
 
     def program_in_stack() -> None:

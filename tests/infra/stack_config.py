@@ -33,7 +33,7 @@ def _matches_type(declared: str, value: Any) -> bool:
     if declared == "string":
         return isinstance(value, str)
     if declared == "integer":
-        return isinstance(value, int) and not isinstance(value, bool) or (
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
             isinstance(value, str) and value.lstrip("-").isdigit()
         )
     if declared == "boolean":
@@ -71,9 +71,7 @@ def load_stack_config(project_dir: Path, stack: str, overrides: dict[str, Any] |
             continue
         secure = isinstance(value, dict) and "secure" in value
         if declared.get("secret") and not secure:
-            raise StackConfigError(
-                f"Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret"
-            )
+            raise StackConfigError(f"Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret")
         plain = value["secure"] if secure else value
         if "type" in declared and not _matches_type(declared["type"], plain):
             raise StackConfigError(
