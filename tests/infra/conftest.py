@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pulumi_harness import AwsProviderMocks, Deployment, run_program
+from pulumi_harness import STACK_EXPORTS, Deployment, run_program
 from stack_config import load_stack_config
 
 from components import ServerlessEmbeddingEndpoint, ServerlessEmbeddingEndpointArgs
@@ -31,25 +31,15 @@ def deploy_component() -> DeployComponent:
         region: str = "us-east-1",
         name: str = "embedding",
         opts: Callable[[], pulumi.ResourceOptions] | None = None,
-        mocks: AwsProviderMocks | None = None,
     ) -> Deployment:
         def program() -> None:
             component = ServerlessEmbeddingEndpoint(
                 name, args or ServerlessEmbeddingEndpointArgs(region=region), opts() if opts else None
             )
-            for key in (
-                "endpoint_name",
-                "endpoint_arn",
-                "region",
-                "model_name",
-                "endpoint_config_name",
-                "role_arn",
-                "image_uri",
-                "invoke_policy_json",
-            ):
+            for key in STACK_EXPORTS:
                 pulumi.export(key, getattr(component, key))
 
-        return run_program(program, config={"aws:region": region}, mocks=mocks)
+        return run_program(program, config={"aws:region": region})
 
     return deploy
 

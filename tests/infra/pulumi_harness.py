@@ -34,6 +34,18 @@ ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 PREBUILT_IMAGE_INVOKE = "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"
 
+# The stack's contract with later parts: these exports, under these names.
+STACK_EXPORTS = (
+    "endpoint_name",
+    "endpoint_arn",
+    "region",
+    "model_name",
+    "endpoint_config_name",
+    "role_arn",
+    "image_uri",
+    "invoke_policy_json",
+)
+
 # Registry accounts of the AWS Deep Learning Containers (which hold huggingface-pytorch-inference), as the
 # pulumi-aws provider's `getPrebuiltEcrImage` table has them. Regions missing here have no registry.
 DEEP_LEARNING_REGISTRY_BY_REGION = {
@@ -262,9 +274,6 @@ class Deployment:
         found = self.of_type(type_token)
         assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
         return found[0]
-
-    def by_urn(self, urn: str) -> Registration:
-        return next(r for r in self.registrations if r.urn == urn)
 
 
 class _WarningCollector(logging.Handler):

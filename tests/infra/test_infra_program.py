@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import pytest
 from conftest import PROJECT_DIR
-from pulumi_harness import ENDPOINT, ENDPOINT_CONFIG, MODEL, ProgramFailed
+from pulumi_harness import ENDPOINT, ENDPOINT_CONFIG, MODEL, STACK_EXPORTS, ProgramFailed
 from stack_config import StackConfigError, load_stack_config
 
 from components import InvalidEndpointArgsError
-
-EXPORTS = {
-    "endpoint_name",
-    "endpoint_arn",
-    "region",
-    "model_name",
-    "endpoint_config_name",
-    "role_arn",
-    "image_uri",
-    "invoke_policy_json",
-}
 
 
 def test_pulumi_yaml_declares_every_key_the_cli_would_accept_with_no_stack_settings() -> None:
@@ -40,7 +29,7 @@ def test_pulumi_yaml_declares_every_key_the_cli_would_accept_with_no_stack_setti
 def test_dev_stack_deploys_with_every_export_resolved(deploy_stack) -> None:
     deployment = deploy_stack("dev")
 
-    assert set(deployment.exports) == EXPORTS
+    assert set(deployment.exports) == set(STACK_EXPORTS)
     assert all(isinstance(value, str) and value for value in deployment.exports.values())
     assert deployment.exports["endpoint_name"] == "alex-embedding-endpoint"
     assert deployment.exports["region"] == "us-east-1"
