@@ -1,0 +1,40 @@
+"""Runtime client for the all-MiniLM-L6-v2 SageMaker endpoint: correct sentence vectors, batched, cold-start-proof.
+
+Depends on boto3 only (no numpy, no torch), so a Lambda can import it from its runtime or vendor this folder.
+"""
+
+from embeddings.batching import EMBEDDING_DIMENSION, MAX_TOKENS, BatchLimits, plan_batches
+from embeddings.client import DEFAULT_ENDPOINT_NAME, EmbeddingClient, make_runtime_client
+from embeddings.errors import (
+    ConfigurationError,
+    EmbeddingError,
+    EndpointError,
+    EndpointNotReadyError,
+    MissingCredentialsError,
+    PermanentEndpointError,
+    ResponseShapeError,
+    TextTooLargeError,
+    TransientEndpointError,
+)
+from embeddings.pooling import sentence_vector, sentence_vectors
+
+__all__ = [
+    "DEFAULT_ENDPOINT_NAME",
+    "EMBEDDING_DIMENSION",
+    "MAX_TOKENS",
+    "BatchLimits",
+    "ConfigurationError",
+    "EmbeddingClient",
+    "EmbeddingError",
+    "EndpointError",
+    "EndpointNotReadyError",
+    "MissingCredentialsError",
+    "PermanentEndpointError",
+    "ResponseShapeError",
+    "TextTooLargeError",
+    "TransientEndpointError",
+    "make_runtime_client",
+    "plan_batches",
+    "sentence_vector",
+    "sentence_vectors",
+]

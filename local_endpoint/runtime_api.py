@@ -1,0 +1,92 @@
+"""The SageMaker Runtime front door: which errors InvokeEndpoint answers, in the shape botocore parses.
+
+botocore's rest-json parser takes the error code from the `X-Amzn-ErrorType` header (text before any ":") and
+the message from the body's `message`/`Message`; for ModelError it also copies the modeled members
+(OriginalStatusCode, OriginalMessage, LogStreamArn) from the body into `ClientError.response`. The messages
+imitate what SageMaker says, so logs and error handling written against the twin read the same in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from local_endpoint.container import ContainerResponse
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+VARIANT_NAME = "AllTraffic"  # components/serverless_embedding_endpoint.py's only production variant
+
+SERVERLESS_PAYLOAD_LIMIT_BYTES = 4_000_000
+"""Serverless Inference's "4 MB" request limit, read as decimal like the client does, so the twin errs strict."""
+
+# SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20250101/eu-west-1/sagemaker/aws4_request, ..."
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """One SageMaker Runtime error response."""
+
+    status: int
+    code: str | None
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def headers(self) -> dict[str, str]:
+        return {"X-Amzn-ErrorType": self.code} if self.code else {}
+
+    def body(self) -> bytes:
+        return json.dumps({"message": self.message, **self.fields}).encode("utf-8")
+
+
+def caller_region(authorization: str | None, default: str) -> str:
+    """The region the caller signed for, so console links in messages point where the caller looks."""
+    match = _CREDENTIAL_SCOPE.search(authorization or "")
+    return match.group(1) if match else default
+
+
+def endpoint_not_found(endpoint_name: str, account_id: str) -> ApiError:
+    return ApiError(400, "ValidationError", f"Endpoint {endpoint_name} of account {account_id} not found.")
+
+
+def oversize_body(request_id: str) -> ApiError:
+    """What a serverless endpoint answers for a body over its limit (aws/sagemaker-python-sdk#4271)."""
+    return ApiError(400, "ValidationError", f"Request {request_id} has oversize body.")
+
+
+def model_not_ready(endpoint_name: str, remaining_s: float) -> ApiError:
+    return ApiError(
+        429,
+        "ModelNotReadyException",
+        f"Model for endpoint {endpoint_name} is not ready yet: the serverless variant {VARIANT_NAME} is still "
+        f"being provisioned (local twin cold start, about {remaining_s:.1f}s left). Wait and try again.",
+    )
+
+
+def unknown_operation(method: str, path: str) -> ApiError:
+    return ApiError(404, "UnknownOperationException", f"No operation matches {method} {path}.")
+
+
+def model_error(response: ContainerResponse, *, endpoint_name: str, region: str, account_id: str) -> ApiError:
+    """SageMaker's wrapping of a container's non-2xx answer: 424, the container's status and body inside."""
+    original = response.body.decode("utf-8", errors="replace")
+    kind = "client" if response.status < 500 else "server"
+    log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}"
+    message = (
+        f'Received {kind} error ({response.status}) from primary with message "{original}". See '
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group={log_group} "
+        f"in account {account_id} for more information."
+    )
+    return ApiError(
+        424,
+        "ModelError",
+        message,
+        {
+            "OriginalStatusCode": response.status,
+            "OriginalMessage": original,
+            "LogStreamArn": f"arn:aws:logs:{region}:{account_id}:log-group:{log_group}",
+        },
+    )

@@ -1,0 +1,37 @@
+"""Twin fixtures: one container around the session's pipeline, served on a free loopback port.
+
+The model is loaded once (tests/conftest.py's `feature_extraction_pipeline`); servers are cheap, so tests that
+need another configuration (cold start, small payload limit) start their own around the same container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from twin_support import runtime_client
+
+from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
+
+
+@pytest.fixture(scope="session")
+def twin_container(feature_extraction_pipeline: Any) -> HuggingFaceContainer:
+    return HuggingFaceContainer(feature_extraction_pipeline, "feature-extraction")
+
+
+@pytest.fixture(scope="session")
+def twin(twin_container: HuggingFaceContainer) -> Iterator[TwinServer]:
+    """A warm twin answering to the default endpoint name."""
+    with serve_in_thread(twin_container, TwinConfig()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def runtime(twin: TwinServer) -> Any:
+    return runtime_client(twin.url)
+
+
+@pytest.fixture
+def endpoint_name() -> str:
+    return DEFAULT_ENDPOINT_NAME
