@@ -42,7 +42,7 @@ twin: $(STAMP)
 
 ## Embed "vectorize me" through the project's client against the local twin.
 embed: $(STAMP)
-	AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:$(TWIN_PORT) AWS_ACCESS_KEY_ID=local \
+	@AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:$(TWIN_PORT) AWS_ACCESS_KEY_ID=local \
 	AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 $(BIN)/python -m embeddings "vectorize me"
 
 bench: $(STAMP)

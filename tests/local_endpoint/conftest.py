@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from twin_support import runtime_client
+from twin_support import DUMMY_CREDENTIALS, REGION, runtime_client
 
 from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
 
@@ -35,3 +35,14 @@ def runtime(twin: TwinServer) -> Any:
 @pytest.fixture
 def endpoint_name() -> str:
     return DEFAULT_ENDPOINT_NAME
+
+
+@pytest.fixture
+def environment_pointing_at_twin(twin: TwinServer, monkeypatch: pytest.MonkeyPatch) -> TwinServer:
+    """The only set-up callers need: the endpoint URL variable plus dummy credentials, nothing in code."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", twin.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return twin

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 import pytest
-from twin_support import DUMMY_CREDENTIALS, REGION, runtime_client
+from twin_support import runtime_client
 
 from embeddings import EmbeddingClient, PermanentEndpointError
 from embeddings.__main__ import main as embeddings_cli
@@ -62,13 +62,8 @@ def test_client_fails_fast_on_an_unknown_endpoint(twin: TwinServer) -> None:
 
 
 def test_quick_start_cli_prints_384_numbers(
-    twin: TwinServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    environment_pointing_at_twin: TwinServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", twin.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_CREDENTIALS["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_CREDENTIALS["aws_secret_access_key"])
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("SAGEMAKER_ENDPOINT", raising=False)
 
     assert embeddings_cli(["vectorize me", "--max-wait", "10"]) == 0

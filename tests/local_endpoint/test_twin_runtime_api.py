@@ -7,7 +7,6 @@ from typing import Any
 
 import boto3
 import pytest
-from twin_support import DUMMY_CREDENTIALS, REGION
 
 from local_endpoint import TwinServer
 
@@ -64,16 +63,10 @@ def test_body_without_inputs_key_is_passed_whole_like_the_toolkit(runtime: Any, 
 
 
 def test_unchanged_code_finds_the_twin_through_the_environment(
-    twin: TwinServer, endpoint_name: str, monkeypatch: pytest.MonkeyPatch
+    environment_pointing_at_twin: TwinServer, endpoint_name: str
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", twin.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_CREDENTIALS["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_CREDENTIALS["aws_secret_access_key"])
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
     runtime = boto3.client("sagemaker-runtime")  # what callers write; no endpoint_url
     body = json.loads(invoke(runtime, endpoint_name, {"inputs": ["vectorize me"]})["Body"].read())
 
-    assert runtime.meta.endpoint_url == twin.url
+    assert runtime.meta.endpoint_url == environment_pointing_at_twin.url
     assert len(body[0][0][0]) == 384

@@ -1,0 +1,75 @@
+"""The README's deploy command on machines that cannot deploy: it must say why, and change nothing."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+from conftest import PROJECT_DIR
+
+DEPLOY = PROJECT_DIR / "scripts" / "deploy.sh"
+
+
+def _environment(path: str, **extra: str) -> dict[str, str]:
+    keep = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "PULUMI_"))}
+    return {
+        **keep,
+        "PATH": path,
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+        "AWS_CONFIG_FILE": "/nonexistent/config",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **extra,
+    }
+
+
+def _fake_pulumi(directory: Path) -> Path:
+    """A stand-in CLI that records each call and the state backend it was given."""
+    log = directory / "pulumi-calls.log"
+    script = directory / "pulumi"
+    script.write_text(f'#!/bin/sh\necho "$PULUMI_BACKEND_URL $*" >> {log}\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return log
+
+
+def test_without_the_pulumi_cli_it_says_how_to_install_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(DEPLOY)], env=_environment("/usr/bin:/bin"), capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 127
+    assert "the Pulumi CLI is not installed" in result.stderr
+    assert "https://www.pulumi.com/docs/iac/download-install/" in result.stderr
+    assert "make test" in result.stderr
+
+
+def test_without_aws_credentials_it_stops_before_pulumi_up_on_the_local_backend(tmp_path: Path) -> None:
+    calls = _fake_pulumi(tmp_path)
+
+    result = subprocess.run(
+        ["bash", str(DEPLOY)],
+        env=_environment(f"{tmp_path}:/usr/bin:/bin"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "no AWS credentials found" in result.stderr
+    assert calls.read_text().splitlines() == ["file://~ install"], "only `pulumi install` may have run"
+
+
+def test_an_explicit_backend_is_respected(tmp_path: Path) -> None:
+    calls = _fake_pulumi(tmp_path)
+
+    subprocess.run(
+        ["bash", str(DEPLOY)],
+        env=_environment(f"{tmp_path}:/usr/bin:/bin", PULUMI_BACKEND_URL="s3://team-state"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert calls.read_text().splitlines() == ["s3://team-state install"]
