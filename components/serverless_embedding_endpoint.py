@@ -108,7 +108,7 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             raise InvalidEndpointArgsError(problems)
         super().__init__(TYPE_TOKEN, name, None, opts)
 
-        region = args.region or self._provider_region()
+        region = args.region or self._provider_region(args)
         self._warn_if_serverless_unknown(region)
         partition = partition_of(region)
         image = self._resolve_image(region, args.image_uri)
@@ -213,10 +213,17 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             }
         )
 
-    def _provider_region(self) -> str:
-        """The region of whatever provider this component inherits, when the caller named none."""
+    def _provider_region(self, args: ServerlessEmbeddingEndpointArgs) -> str:
+        """The region of whatever provider this component inherits, when the caller named none.
+
+        The checks that depend on the region run again now that it is known, still before any child exists.
+        """
         region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
-        problems = check_region(region)
+        problems = [
+            *check_region(region),
+            *check_image_uri(args.image_uri, region),
+            *check_role_arn(args.execution_role_arn, region),
+        ]
         if problems:
             raise InvalidEndpointArgsError(problems)
         return region

@@ -103,6 +103,7 @@ class Registration:
     provider: str
     dependencies: list[str]
     custom: bool
+    additional_secret_outputs: list[str]
     inputs: dict[str, Any]
     state: dict[str, Any]
 
@@ -240,6 +241,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider,
                 dependencies=list(request.dependencies),
                 custom=request.custom,
+                additional_secret_outputs=list(request.additionalSecretOutputs),
                 inputs=inputs,
                 state=self.resources[urn].state if urn in self.resources else {},
             )

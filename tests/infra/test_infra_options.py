@@ -44,6 +44,13 @@ def test_provisioned_concurrency_and_sizes_reach_the_serverless_config(deploy_co
     assert "instanceType" not in variant and "initialInstanceCount" not in variant
 
 
+def test_without_a_token_nothing_is_marked_secret(deploy_component) -> None:
+    deployment = deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1"))
+
+    assert deployment.one(MODEL).additional_secret_outputs == []
+    assert _special_sig_key not in deployment.one(MODEL).inputs["primaryContainer"]
+
+
 def test_model_revision_and_task_reach_the_container(deploy_component) -> None:
     args = ServerlessEmbeddingEndpointArgs(
         region="us-east-1", model_id="BAAI/bge-small-en-v1.5", model_revision="v1.0", task="sentence-embeddings"
@@ -65,5 +72,7 @@ def test_hub_token_reaches_the_container_only_as_a_secret(deploy_component) -> N
     assert container[_special_sig_key] == _special_secret_sig
     environment = container["value"]["environment"]
     assert environment["HF_API_TOKEN"] == environment["HF_TOKEN"] == "hf_secret_value"
+    # What the provider reads back (and stores in state) is secret too.
+    assert deployment.one(MODEL).additional_secret_outputs == ["primaryContainer"]
     assert "hf_secret_value" not in json.dumps({k: v for k, v in deployment.exports.items()})
     assert deployment.secret_exports == set()

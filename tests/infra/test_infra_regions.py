@@ -121,3 +121,21 @@ def test_an_explicit_provider_for_another_region_is_honoured(deploy_component, o
     assert deployment.invokes, "the component looks its region and image up through the provider"
     for invoke in deployment.invokes:
         assert invoke.provider.startswith(provider_urn + "::"), invoke.token
+
+
+def test_with_a_provider_region_the_region_dependent_checks_still_run_before_anything_is_created(
+    deploy_component,
+) -> None:
+    """An image override from another region than the provider's is refused once the region is known."""
+    image = "763104351884.dkr.ecr.us-west-2.amazonaws.com/huggingface-pytorch-inference:2.6.0"
+
+    def opts() -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(provider=aws.Provider("eu-west-3", region="eu-west-3"))
+
+    with pytest.raises(ProgramFailed) as failure:
+        deploy_component(ServerlessEmbeddingEndpointArgs(region=None, image_uri=image), opts=opts)
+
+    assert "in region 'us-west-2' but the stack deploys to 'eu-west-3'" in str(failure.value)
+    assert not [
+        r for r in failure.value.recorded if r.type.startswith("aws:") and r.custom and "providers" not in r.type
+    ]
