@@ -110,7 +110,6 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
 
         region = args.region or self._provider_region(args)
         self._warn_if_serverless_unknown(region)
-        partition = partition_of(region)
         image = self._resolve_image(region, args.image_uri)
         tags = {
             "project": pulumi.get_project(),
@@ -119,37 +118,7 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             **args.tags,
         }
 
-        if args.execution_role_arn is not None:
-            role_arn: pulumi.Input[str] = args.execution_role_arn
-            model_depends_on: list[pulumi.Resource] = []
-        else:
-            account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
-            role = aws.iam.Role(
-                f"{name}-role",
-                description=f"SageMaker execution role of the {args.endpoint_name} embedding endpoint",
-                assume_role_policy=policies.to_json(policies.sagemaker_trust_policy()),
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            execution_policy = aws.iam.RolePolicy(
-                f"{name}-execution",
-                role=role.id,
-                policy=policies.to_json(
-                    policies.execution_policy(
-                        image=image,
-                        partition=partition,
-                        region=region,
-                        account_id=account_id,
-                        endpoint_name=args.endpoint_name,
-                    )
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            role_arn = role.arn
-            # The model must not exist before its role can pull the image: CreateModel only checks that
-            # the role can be assumed, the endpoint later needs the policy too.
-            model_depends_on = [execution_policy]
-
+        role_arn, model_depends_on = self._execution_role(name, args, image, region, tags)
         model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=role_arn,
@@ -212,6 +181,43 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
                 "invoke_policy_json": self.invoke_policy_json,
             }
         )
+
+    def _execution_role(
+        self,
+        name: str,
+        args: ServerlessEmbeddingEndpointArgs,
+        image: EcrImage,
+        region: str,
+        tags: Mapping[str, str],
+    ) -> tuple[pulumi.Input[str], list[pulumi.Resource]]:
+        """The caller's role as is, or a least-privilege one; plus what the model must wait for."""
+        if args.execution_role_arn is not None:
+            return args.execution_role_arn, []
+        account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=f"SageMaker execution role of the {args.endpoint_name} embedding endpoint",
+            assume_role_policy=policies.to_json(policies.sagemaker_trust_policy()),
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        execution_policy = aws.iam.RolePolicy(
+            f"{name}-execution",
+            role=role.id,
+            policy=policies.to_json(
+                policies.execution_policy(
+                    image=image,
+                    partition=partition_of(region),
+                    region=region,
+                    account_id=account_id,
+                    endpoint_name=args.endpoint_name,
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # CreateModel only checks that the role can be assumed; pulling the image needs the policy as well,
+        # so the model (and with it the configuration and the endpoint) waits until the policy is attached.
+        return role.arn, [execution_policy]
 
     def _provider_region(self, args: ServerlessEmbeddingEndpointArgs) -> str:
         """The region of whatever provider this component inherits, when the caller named none.
