@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements.txt requirements-dev.txt requirements-local.txt constraints.txt
 TWIN_PORT ?= 8080
+STACK ?= dev
+# The same state backend `make deploy` uses, for the other Pulumi targets.
+export PULUMI_BACKEND_URL ?= file://~
 
 .PHONY: test lint pytest deploy destroy outputs twin embed bench clean
 
@@ -28,13 +31,13 @@ pytest: $(STAMP)
 
 ## Deploy with `pulumi up` (local state backend unless PULUMI_BACKEND_URL is set; STACK=dev by default).
 deploy:
-	./scripts/deploy.sh
+	STACK=$(STACK) ./scripts/deploy.sh
 
 destroy:
-	pulumi destroy --stack $${STACK:-dev}
+	pulumi destroy --stack $(STACK)
 
 outputs:
-	pulumi stack output --stack $${STACK:-dev} --json
+	pulumi stack output --stack $(STACK) --json
 
 ## The local twin of the endpoint on 127.0.0.1:$(TWIN_PORT) (Ctrl-C to stop).
 twin: $(STAMP)
