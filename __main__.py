@@ -12,6 +12,8 @@ import pulumi
 
 from components import (
     DEFAULT_ENDPOINT_NAME,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MEMORY_SIZE_MB,
     DEFAULT_MODEL_ID,
     DEFAULT_TASK,
     InvalidEndpointArgsError,
@@ -48,8 +50,8 @@ def endpoint_args(config: pulumi.Config) -> ServerlessEmbeddingEndpointArgs:
         model_id=config.get("modelId", DEFAULT_MODEL_ID),
         model_revision=optional(config.get("modelRevision")),
         task=config.get("task", DEFAULT_TASK),
-        memory_size_mb=config.get_int("memorySizeMb", 3072),
-        max_concurrency=config.get_int("maxConcurrency", 2),
+        memory_size_mb=config.get_int("memorySizeMb", DEFAULT_MEMORY_SIZE_MB),
+        max_concurrency=config.get_int("maxConcurrency", DEFAULT_MAX_CONCURRENCY),
         # 0 is Pulumi.yaml's "unset": no warm capacity, nothing billed while idle.
         provisioned_concurrency=config.get_int("provisionedConcurrency", 0) or None,
         image_uri=optional(config.get("imageUri")),

@@ -2,6 +2,8 @@
 
 from components.serverless_embedding_endpoint import (
     DEFAULT_ENDPOINT_NAME,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MEMORY_SIZE_MB,
     DEFAULT_MODEL_ID,
     DEFAULT_TASK,
     TYPE_TOKEN,
@@ -13,6 +15,8 @@ from components.validation import InvalidEndpointArgsError
 
 __all__ = [
     "DEFAULT_ENDPOINT_NAME",
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MEMORY_SIZE_MB",
     "DEFAULT_MODEL_ID",
     "DEFAULT_TASK",
     "TYPE_TOKEN",

@@ -39,30 +39,22 @@ SERVERLESS_INFERENCE_REGIONS = frozenset(
     }
 )
 
-# Region prefix -> (partition, DNS suffix). Order matters: the longest prefix must win.
-_PARTITIONS: tuple[tuple[str, str, str], ...] = (
-    ("us-isob-", "aws-iso-b", "sc2s.sgov.gov"),
-    ("us-iso-", "aws-iso", "c2s.ic.gov"),
-    ("us-gov-", "aws-us-gov", "amazonaws.com"),
-    ("eusc-", "aws-eusc", "amazonaws.eu"),
-    ("cn-", "aws-cn", "amazonaws.com.cn"),
+# Region prefix -> partition. Order matters: the longest prefix must win.
+_PARTITIONS: tuple[tuple[str, str], ...] = (
+    ("us-isob-", "aws-iso-b"),
+    ("us-iso-", "aws-iso"),
+    ("us-gov-", "aws-us-gov"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
 )
 
 
 def partition_of(region: str) -> str:
     """The ARN partition a region belongs to, so ARNs can be checked and built without an API call."""
-    for prefix, partition, _ in _PARTITIONS:
+    for prefix, partition in _PARTITIONS:
         if region.startswith(prefix):
             return partition
     return "aws"
-
-
-def dns_suffix_of(region: str) -> str:
-    """The DNS suffix of a region's endpoints (ECR registries in China live under amazonaws.com.cn)."""
-    for prefix, _, suffix in _PARTITIONS:
-        if region.startswith(prefix):
-            return suffix
-    return "amazonaws.com"
 
 
 def offers_serverless_inference(region: str) -> bool:

@@ -40,6 +40,8 @@ TYPE_TOKEN = "alex:embeddings:ServerlessEmbeddingEndpoint"
 DEFAULT_ENDPOINT_NAME = "alex-embedding-endpoint"
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_TASK = "feature-extraction"
+DEFAULT_MEMORY_SIZE_MB = 3072
+DEFAULT_MAX_CONCURRENCY = 2
 VARIANT_NAME = "AllTraffic"
 
 
@@ -58,8 +60,8 @@ class ServerlessEmbeddingEndpointArgs:
     model_id: str = DEFAULT_MODEL_ID
     model_revision: str | None = None
     task: str = DEFAULT_TASK
-    memory_size_mb: int = 3072
-    max_concurrency: int = 2
+    memory_size_mb: int = DEFAULT_MEMORY_SIZE_MB
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     provisioned_concurrency: int | None = None
     image_uri: str | None = None
     execution_role_arn: str | None = None

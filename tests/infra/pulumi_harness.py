@@ -22,7 +22,7 @@ from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from components.regions import dns_suffix_of, partition_of
+from components.regions import partition_of
 
 ACCOUNT_ID = "123456789012"
 
@@ -84,6 +84,21 @@ DEEP_LEARNING_REGISTRY_BY_REGION = {
     "us-west-2": "763104351884",
 }
 
+# The provider's DNS suffix per partition (ECR registries in China live under amazonaws.com.cn).
+_DNS_SUFFIX_BY_PARTITION = {
+    "aws": "amazonaws.com",
+    "aws-us-gov": "amazonaws.com",
+    "aws-cn": "amazonaws.com.cn",
+    "aws-eusc": "amazonaws.eu",
+    "aws-iso": "c2s.ic.gov",
+    "aws-iso-b": "sc2s.sgov.gov",
+}
+
+
+def dns_suffix_of(region: str) -> str:
+    return _DNS_SUFFIX_BY_PARTITION[partition_of(region)]
+
+
 # Where each SageMaker resource type keeps its ARN path segment.
 _SAGEMAKER_ARN_KIND = {
     "aws:sagemaker/model:Model": "model",
@@ -123,9 +138,9 @@ def autoname(logical_name: str, urn: str) -> str:
 class AwsProviderMocks(pulumi.runtime.Mocks):
     """Answers like pulumi-aws would, for the resources and invokes this project uses."""
 
-    def __init__(self, default_region: str = "us-east-1", account_id: str = ACCOUNT_ID) -> None:
+    def __init__(self, default_region: str = "us-east-1") -> None:
         self.default_region = default_region
-        self.account_id = account_id
+        self.account_id = ACCOUNT_ID
         self.provider_regions: dict[str, str] = {}
 
     def region_of(self, provider_ref: str, inputs: Mapping[str, Any] | None = None) -> str:
@@ -182,13 +197,6 @@ class AwsProviderMocks(pulumi.runtime.Mocks):
                 "id": region,
                 "endpoint": f"ec2.{region}.{dns_suffix_of(region)}",
                 "description": region,
-            }
-        if args.token == "aws:index/getPartition:getPartition":
-            return {
-                "partition": partition,
-                "dnsSuffix": dns_suffix_of(region),
-                "id": partition,
-                "reverseDnsPrefix": ".".join(reversed(dns_suffix_of(region).split("."))),
             }
         if args.token == "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage":
             return self._prebuilt_ecr_image(args.args, region)
@@ -310,7 +318,6 @@ def run_program(
     *,
     config: Mapping[str, Any] | None = None,
     secret_keys: Iterable[str] = (),
-    mocks: AwsProviderMocks | None = None,
     project: str = "alex-sagemaker",
     stack: str = "dev",
 ) -> Deployment:
@@ -319,7 +326,7 @@ def run_program(
     The root stack is reset first, so exports never leak from one test into the next.
     """
     config = dict(config or {})
-    mocks = mocks or AwsProviderMocks(default_region=str(config.get("aws:region", "us-east-1")))
+    mocks = AwsProviderMocks(default_region=str(config.get("aws:region", "us-east-1")))
     monitor = RecordingMonitor(mocks)
     collector = _WarningCollector()
     logger = logging.getLogger(f"pulumi-mock-{id(monitor)}")
