@@ -23,8 +23,7 @@ from tests.embeddings.embeddings_fakes import (
     synthetic_row,
     unit,
 )
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import PROJECT_DIR
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +104,7 @@ def test_without_credentials_the_message_says_so(tmp_path: Path) -> None:
             "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_DEFAULT_REGION": "us-east-1",
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": str(PROJECT_DIR),
         }
     )
     result = subprocess.run(

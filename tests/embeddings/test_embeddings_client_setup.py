@@ -28,8 +28,7 @@ from tests.embeddings.embeddings_fakes import (
     ok_json,
     synthetic_container,
 )
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import PROJECT_DIR
 
 _AWS_ENV = (
     "AWS_PROFILE",
@@ -154,6 +153,6 @@ def test_the_package_needs_only_boto3() -> None:
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'torch', 'transformers', 'requests'}))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"

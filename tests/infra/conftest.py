@@ -1,22 +1,16 @@
 from __future__ import annotations
 
 import runpy
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from pulumi_harness import STACK_EXPORTS, Deployment, run_program
-from stack_config import load_stack_config
-
 from components import ServerlessEmbeddingEndpoint, ServerlessEmbeddingEndpointArgs
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from tests.infra.pulumi_harness import STACK_EXPORTS, Deployment, run_program
+from tests.infra.stack_config import load_stack_config
+from tests.paths import PROJECT_DIR
 
 DeployComponent = Callable[..., Deployment]
 

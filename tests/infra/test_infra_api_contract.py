@@ -13,11 +13,11 @@ from typing import Any
 
 import boto3
 import pytest
-from api_shapes import violations
 from moto import mock_aws
-from pulumi_harness import ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, ROLE_POLICY, Deployment
 
 from components import ServerlessEmbeddingEndpointArgs
+from tests.infra.api_shapes import violations
+from tests.infra.pulumi_harness import ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, ROLE_POLICY, Deployment
 
 
 def _tags(inputs: dict[str, Any]) -> list[dict[str, str]]:

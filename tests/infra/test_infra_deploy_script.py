@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
-from conftest import PROJECT_DIR
-
-DEPLOY = PROJECT_DIR / "scripts" / "deploy.sh"
+from tests.paths import PROJECT_DIR
 
 
 def _environment(path: str, **extra: str) -> dict[str, str]:
@@ -25,18 +25,41 @@ def _environment(path: str, **extra: str) -> dict[str, str]:
     }
 
 
+def _project_copy(directory: Path) -> Path:
+    """The script and the files it reads, in a scratch folder: it must not depend on this checkout's `.venv`."""
+    project = directory / "project"
+    (project / "scripts").mkdir(parents=True)
+    shutil.copy2(PROJECT_DIR / "scripts" / "deploy.sh", project / "scripts" / "deploy.sh")
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "requirements.txt"):
+        shutil.copy2(PROJECT_DIR / name, project / name)
+    return project / "scripts" / "deploy.sh"
+
+
 def _fake_pulumi(directory: Path) -> Path:
-    """A stand-in CLI that records each call and the state backend it was given."""
+    """A stand-in CLI that records each call and the state backend it was given.
+
+    Its `install` does what the real one does for Pulumi.yaml's runtime options: it leaves a `.venv` whose
+    python has requirements.txt installed. The test's own interpreter has them, so `.venv/bin/python` links to it.
+    """
     log = directory / "pulumi-calls.log"
     script = directory / "pulumi"
-    script.write_text(f'#!/bin/sh\necho "$PULUMI_BACKEND_URL $*" >> {log}\n')
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$PULUMI_BACKEND_URL $*" >> {log}\n'
+        'if [ "$1" = install ]; then mkdir -p .venv/bin && '
+        f"ln -sf {sys.executable} .venv/bin/python; fi\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return log
 
 
 def test_without_the_pulumi_cli_it_says_how_to_install_it(tmp_path: Path) -> None:
     result = subprocess.run(
-        ["bash", str(DEPLOY)], env=_environment("/usr/bin:/bin"), capture_output=True, text=True, timeout=60
+        ["bash", str(_project_copy(tmp_path))],
+        env=_environment("/usr/bin:/bin"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert result.returncode == 127
@@ -49,7 +72,7 @@ def test_without_aws_credentials_it_stops_before_pulumi_up_on_the_local_backend(
     calls = _fake_pulumi(tmp_path)
 
     result = subprocess.run(
-        ["bash", str(DEPLOY)],
+        ["bash", str(_project_copy(tmp_path))],
         env=_environment(f"{tmp_path}:/usr/bin:/bin"),
         capture_output=True,
         text=True,
@@ -65,7 +88,7 @@ def test_an_explicit_backend_is_respected(tmp_path: Path) -> None:
     calls = _fake_pulumi(tmp_path)
 
     subprocess.run(
-        ["bash", str(DEPLOY)],
+        ["bash", str(_project_copy(tmp_path))],
         env=_environment(f"{tmp_path}:/usr/bin:/bin", PULUMI_BACKEND_URL="s3://team-state"),
         capture_output=True,
         text=True,

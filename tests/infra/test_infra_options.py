@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
-from pulumi_harness import ENDPOINT_CONFIG, MODEL, ROLE, ROLE_POLICY
 
 from components import ServerlessEmbeddingEndpointArgs
+from tests.infra.pulumi_harness import ENDPOINT_CONFIG, MODEL, ROLE, ROLE_POLICY
 
 OWN_ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-kb"
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PROJECT_DIR
-from pulumi_harness import ENDPOINT, ENDPOINT_CONFIG, MODEL, STACK_EXPORTS, ProgramFailed
-from stack_config import StackConfigError, load_stack_config
 
 from components import InvalidEndpointArgsError
+from tests.infra.pulumi_harness import ENDPOINT, ENDPOINT_CONFIG, MODEL, STACK_EXPORTS, ProgramFailed
+from tests.infra.stack_config import StackConfigError, load_stack_config
+from tests.paths import PROJECT_DIR
 
 
 def test_pulumi_yaml_declares_every_key_the_cli_would_accept_with_no_stack_settings() -> None:

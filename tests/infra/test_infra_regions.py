@@ -7,7 +7,10 @@ import json
 import pulumi
 import pulumi_aws as aws
 import pytest
-from pulumi_harness import (
+
+from components import ImageLookupError, ServerlessEmbeddingEndpointArgs
+from components.images import HUGGINGFACE_INFERENCE_CPU_TAG
+from tests.infra.pulumi_harness import (
     ACCOUNT_ID,
     COMPONENT,
     MODEL,
@@ -15,9 +18,6 @@ from pulumi_harness import (
     ROLE_POLICY,
     ProgramFailed,
 )
-
-from components import ImageLookupError, ServerlessEmbeddingEndpointArgs
-from components.images import HUGGINGFACE_INFERENCE_CPU_TAG
 
 REPOSITORY = "huggingface-pytorch-inference"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pulumi_harness import ProgramFailed
 
 from components import InvalidEndpointArgsError, ServerlessEmbeddingEndpointArgs
+from tests.infra.pulumi_harness import ProgramFailed
 
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("endpoint name with underscore", {"endpoint_name": "alex_embedding"}, ["'alex_embedding'", "hyphens"]),

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from pulumi_harness import (
+
+from components import ServerlessEmbeddingEndpointArgs
+from components.images import HUGGINGFACE_INFERENCE_CPU_TAG
+from tests.infra.pulumi_harness import (
     ACCOUNT_ID,
     COMPONENT,
     ENDPOINT,
@@ -15,9 +18,6 @@ from pulumi_harness import (
     ROLE_POLICY,
     Deployment,
 )
-
-from components import ServerlessEmbeddingEndpointArgs
-from components.images import HUGGINGFACE_INFERENCE_CPU_TAG
 
 US_EAST_1_IMAGE = (
     "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:" + HUGGINGFACE_INFERENCE_CPU_TAG

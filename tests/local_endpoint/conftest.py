@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from twin_support import DUMMY_CREDENTIALS, REGION, runtime_client
 
 from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
+from tests.local_endpoint.twin_support import DUMMY_CREDENTIALS, REGION, runtime_client
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from twin_support import runtime_client
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.local_endpoint.twin_support import runtime_client
+from tests.paths import PROJECT_DIR
+
 STARTUP_TIMEOUT_S = 120.0
 SERVING = re.compile(r"serving endpoint\(s\) (\S+) at (http://127\.0\.0\.1:\d+)")
 
@@ -39,7 +39,7 @@ def read_lines(stream: object, lines: queue.Queue[str]) -> None:
 def twin_process() -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str]]]:
     process = subprocess.Popen(
         twin_command("--endpoint-name", "cli-twin", "--log-level", "INFO"),
-        cwd=REPO,
+        cwd=PROJECT_DIR,
         env=twin_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -92,7 +92,7 @@ def test_module_serves_boto3_and_stops_on_sigterm(
 def test_unknown_model_fails_fast_without_the_network() -> None:
     result = subprocess.run(
         twin_command("--model", "someone/not-packaged"),
-        cwd=REPO,
+        cwd=PROJECT_DIR,
         env=twin_env(),
         capture_output=True,
         text=True,
@@ -105,7 +105,7 @@ def test_unknown_model_fails_fast_without_the_network() -> None:
 
 def test_help_names_the_environment_line() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "local_endpoint", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "local_endpoint", "--help"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60
     )
 
     assert result.returncode == 0

@@ -7,11 +7,11 @@ import math
 from typing import Any
 
 import pytest
-from twin_support import runtime_client
 
 from embeddings import EmbeddingClient, PermanentEndpointError
 from embeddings.__main__ import main as embeddings_cli
 from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinServer
+from tests.local_endpoint.twin_support import runtime_client
 
 TEXTS = {
     "short": "vectorize me",

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from twin_support import runtime_client
 
 from embeddings import EmbeddingClient, EndpointNotReadyError
 from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, serve_in_thread
+from tests.local_endpoint.twin_support import runtime_client
 
 
 def test_plain_boto3_sees_model_not_ready(twin_container: HuggingFaceContainer) -> None:

@@ -6,9 +6,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from twin_support import runtime_client
-
 from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinServer
+from tests.local_endpoint.twin_support import runtime_client
 
 THREADS = 8
 REQUESTS = 32

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from twin_support import runtime_client
 
 from local_endpoint import HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
+from tests.local_endpoint.twin_support import runtime_client
 
 
 def error_of(runtime: Any, endpoint_name: str, body: bytes | str, **kwargs: Any) -> ClientError:

@@ -1,0 +1,7 @@
+"""Where things are, in one place: tests run from any working directory and any virtualenv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
