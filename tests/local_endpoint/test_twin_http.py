@@ -168,12 +168,14 @@ def quickly_idle_twin(twin_container: HuggingFaceContainer) -> Iterator[TwinServ
 
 
 def test_an_idle_kept_alive_connection_is_closed_by_the_twin(quickly_idle_twin: TwinServer) -> None:
-    with socket.create_connection(("127.0.0.1", quickly_idle_twin.port), timeout=30) as sock:
-        sock.sendall(b"GET /ping HTTP/1.1\r\nHost: twin\r\n\r\n")
-        reply = sock.recv(65536)
-        assert reply.startswith(b"HTTP/1.1 200")
-        # Nothing more is sent: the twin closes the connection after its keep-alive timeout (recv returns b"").
-        assert sock.recv(65536) == b""
+    connection = connect(quickly_idle_twin)
+    connection.request("GET", "/ping")
+    status, headers, _ = answer(connection)
+    assert status == 200 and headers.get("connection") != "close"
+
+    # Nothing more is sent: the twin closes the connection after its keep-alive timeout (recv returns b"").
+    assert connection.sock is not None
+    assert connection.sock.recv(65536) == b""
 
 
 def test_stalled_connections_hold_no_threads_and_block_no_one(twin: TwinServer) -> None:
