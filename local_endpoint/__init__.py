@@ -6,7 +6,13 @@ Importing this package does not import torch; only loading a model does.
 
 from local_endpoint.container import ContainerResponse, HuggingFaceContainer
 from local_endpoint.model import DEFAULT_MODEL_ID, DEFAULT_TASK, ModelNotAvailableError, load_pipeline, resolve_model
-from local_endpoint.server import DEFAULT_ENDPOINT_NAME, TwinConfig, TwinServer, serve_in_thread
+from local_endpoint.server import (
+    DEFAULT_ENDPOINT_NAME,
+    InvocationContainer,
+    TwinConfig,
+    TwinServer,
+    serve_in_thread,
+)
 
 __all__ = [
     "DEFAULT_ENDPOINT_NAME",
@@ -14,6 +20,7 @@ __all__ = [
     "DEFAULT_TASK",
     "ContainerResponse",
     "HuggingFaceContainer",
+    "InvocationContainer",
     "ModelNotAvailableError",
     "TwinConfig",
     "TwinServer",

@@ -8,32 +8,74 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from types import FrameType
+from typing import NoReturn
 
 from local_endpoint import runtime_api
 from local_endpoint.container import HuggingFaceContainer
 from local_endpoint.model import DEFAULT_MODEL_ID, DEFAULT_TASK, ModelNotAvailableError, load_pipeline, resolve_model
-from local_endpoint.server import DEFAULT_ENDPOINT_NAME, DEFAULT_HOST, DEFAULT_PORT, TwinConfig, TwinServer
+from local_endpoint.server import DEFAULT_ENDPOINT_NAME, DEFAULT_HOST, DEFAULT_PORT, TwinConfig, TwinServer, bind_socket
 
 logger = logging.getLogger("local_endpoint")
 
+PROG = "python -m local_endpoint"
 
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line on stderr (no usage block) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _finite_non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a finite number of seconds >= 0")
     return value
 
 
+def _int_in_range(low: int, high: int | None, what: str) -> type[int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            allowed = f"a whole number from {low} to {high}" if high is not None else f"a whole number >= {low}"
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use {allowed} ({what})")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
+def _endpoint_name(text: str) -> str:
+    if not runtime_api.is_endpoint_name(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid SageMaker endpoint name: use 1-63 letters, digits and hyphens, starting and "
+            "ending with a letter or digit"
+        )
+    return text
+
+
+def _account_id(text: str) -> str:
+    if not (len(text) == 12 and text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AWS account ID: use 12 digits")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m local_endpoint",
+    parser = _OneLineErrorParser(
+        prog=PROG,
         description=(
             "Serve the embedding model locally with the SageMaker Runtime API (POST "
             "/endpoints/NAME/invocations) and the container contract (GET /ping, POST /invocations). "
@@ -42,12 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: %(default)s)")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port to bind, 0 for any free one (default: %(default)s)"
+        "--port",
+        type=_int_in_range(0, 65535, "0 picks a free port"),
+        default=DEFAULT_PORT,
+        help="port to bind, 0 for any free one (default: %(default)s)",
     )
     parser.add_argument(
         "-e",
         "--endpoint-name",
         action="append",
+        type=_endpoint_name,
         dest="endpoint_names",
         metavar="NAME",
         help="endpoint name to answer to; repeat for several (default: $SAGEMAKER_ENDPOINT, else "
@@ -76,18 +122,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--cold-start-seconds",
-        type=_non_negative_float,
+        type=_finite_non_negative,
         default=0.0,
         metavar="N",
         help="answer ModelNotReadyException (429) until N seconds after start, like a cold serverless endpoint",
     )
     parser.add_argument(
         "--max-payload-bytes",
-        type=int,
+        type=_int_in_range(1, None, "bytes"),
         default=runtime_api.SERVERLESS_PAYLOAD_LIMIT_BYTES,
         help="request bodies above this get ValidationError (default: %(default)s, the serverless 4 MB)",
     )
-    parser.add_argument("--account-id", default=runtime_api.DEFAULT_ACCOUNT_ID, help="account named in error messages")
+    parser.add_argument(
+        "--max-concurrency",
+        type=_int_in_range(1, runtime_api.MAX_CONCURRENCY_LIMIT, "serverless MaxConcurrency"),
+        default=runtime_api.DEFAULT_MAX_CONCURRENCY,
+        metavar="N",
+        help="invocations beyond N in flight get ThrottlingException (400), as on a serverless endpoint with "
+        "MaxConcurrency N (default: %(default)s, the stack's default)",
+    )
+    parser.add_argument(
+        "--account-id",
+        type=_account_id,
+        default=runtime_api.DEFAULT_ACCOUNT_ID,
+        help="account named in error messages (default: %(default)s)",
+    )
     parser.add_argument(
         "--region",
         default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or runtime_api.DEFAULT_REGION,
@@ -97,47 +156,55 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _install_signal_handlers(server: TwinServer) -> None:
-    """SIGINT/SIGTERM stop serve_forever; shutdown() must run off the serving thread or it deadlocks."""
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s, shutting down", signal.Signals(signum).name)
-        threading.Thread(target=server.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+def _exit_quietly_after_shutdown(signum: int, frame: FrameType | None) -> None:
+    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; by then the twin has stopped cleanly."""
+    logger.info("received %s after shutdown", signal.Signals(signum).name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     endpoint_names = tuple(args.endpoint_names or [os.environ.get("SAGEMAKER_ENDPOINT") or DEFAULT_ENDPOINT_NAME])
-
-    started = time.monotonic()
+    try:
+        config = TwinConfig(
+            endpoint_names=endpoint_names,
+            cold_start_seconds=args.cold_start_seconds,
+            max_payload_bytes=args.max_payload_bytes,
+            account_id=args.account_id,
+            region=args.region,
+            max_concurrency=args.max_concurrency,
+        )
+    except ValueError as error:  # only $SAGEMAKER_ENDPOINT is left unchecked by the parser
+        return _fail(f"$SAGEMAKER_ENDPOINT: {error}")
     try:
         source = resolve_model(args.model, revision=args.revision, allow_download=args.allow_download)
     except ModelNotAvailableError as error:
-        logger.error("%s", error)
-        return 2
-    logger.info("loading %s (%s) from %s", source.model_id, args.task, source.location)
-
-    container = HuggingFaceContainer(load_pipeline(source, args.task), args.task)
-    config = TwinConfig(
-        endpoint_names=endpoint_names,
-        cold_start_seconds=args.cold_start_seconds,
-        max_payload_bytes=args.max_payload_bytes,
-        account_id=args.account_id,
-        region=args.region,
-    )
+        return _fail(str(error))
     try:
-        server = TwinServer((args.host, args.port), container, config)
+        sock = bind_socket(args.host, args.port)
     except OSError as error:
-        logger.error("cannot listen on %s:%s: %s", args.host, args.port, error)
-        return 2
-    _install_signal_handlers(server)
+        return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}")
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    started = time.monotonic()
+    logger.info("loading %s (%s) from %s", source.model_id, args.task, source.location)
+    try:
+        container = HuggingFaceContainer(load_pipeline(source, args.task), args.task)
+    except Exception as error:  # transformers raises many kinds; each is reported as one line
+        sock.close()
+        reason = " ".join(str(error).split())
+        return _fail(f"cannot load model {args.model!r} for task {args.task!r}: {type(error).__name__}: {reason}")
+    server = TwinServer(sock, container, config)
+    signal.signal(signal.SIGTERM, _exit_quietly_after_shutdown)
+    signal.signal(signal.SIGINT, _exit_quietly_after_shutdown)
     logger.info("model loaded in %.1fs", time.monotonic() - started)
     if args.cold_start_seconds:
         logger.info("cold start: ModelNotReadyException for the next %gs", args.cold_start_seconds)
+    logger.info("max concurrency %d: invocations beyond it get ThrottlingException", args.max_concurrency)
     logger.info("serving endpoint(s) %s at %s", ", ".join(endpoint_names), server.url)
     logger.info(
         "use it with: AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=%s AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
@@ -145,10 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.url,
         args.region,
     )
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.server_close()
+    server.run()  # returns after SIGTERM/SIGINT, once in-flight requests and pipeline calls have finished
     logger.info("stopped")
     return 0
 

@@ -22,6 +22,20 @@ VARIANT_NAME = "AllTraffic"  # components/serverless_embedding_endpoint.py's onl
 SERVERLESS_PAYLOAD_LIMIT_BYTES = 4_000_000
 """Serverless Inference's "4 MB" request limit, read as decimal like the client does, so the twin errs strict."""
 
+DEFAULT_MAX_CONCURRENCY = 2
+"""The stack's default ServerlessConfig.MaxConcurrency (components/serverless_embedding_endpoint.py)."""
+MAX_CONCURRENCY_LIMIT = 200
+"""ProductionVariantServerlessConfig.MaxConcurrency's valid range is 1-200."""
+
+_ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
+_ENDPOINT_NAME_MAX_LENGTH = 63
+
+
+def is_endpoint_name(name: str) -> bool:
+    """botocore's EndpointName shape: at most 63 letters, digits and inner hyphens."""
+    return len(name) <= _ENDPOINT_NAME_MAX_LENGTH and _ENDPOINT_NAME.fullmatch(name) is not None
+
+
 # SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20250101/eu-west-1/sagemaker/aws4_request, ..."
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
 
@@ -66,8 +80,58 @@ def model_not_ready(endpoint_name: str, remaining_s: float) -> ApiError:
     )
 
 
-def unknown_operation(method: str, path: str) -> ApiError:
-    return ApiError(404, "UnknownOperationException", f"No operation matches {method} {path}.")
+def throttled(endpoint_name: str, max_concurrency: int) -> ApiError:
+    """MaxConcurrency exceeded: SageMaker's common ThrottlingException, which it answers with HTTP 400.
+
+    The code and status are those of SageMaker's CommonErrors page and of throttled InvokeEndpoint calls seen in
+    the wild ("Status Code: 400; Error Code: ThrottlingException"); there the message is often null, the twin
+    says what happened instead.
+    """
+    return ApiError(
+        400,
+        "ThrottlingException",
+        f"Rate exceeded: endpoint {endpoint_name} already has {max_concurrency} invocation(s) in flight, its "
+        f"serverless MaxConcurrency (local twin). Retry with backoff.",
+    )
+
+
+def async_not_configured(endpoint_name: str, account_id: str) -> ApiError:
+    """InvokeEndpointAsync on an endpoint without AsyncInferenceConfig; ValidationError is the 4xx botocore models."""
+    return ApiError(
+        400,
+        "ValidationError",
+        f"Endpoint {endpoint_name} of account {account_id} is not configured for asynchronous inference (its "
+        "endpoint config has no AsyncInferenceConfig). Use InvokeEndpoint.",
+    )
+
+
+def streaming_not_supported(endpoint_name: str, account_id: str) -> ApiError:
+    """InvokeEndpointWithResponseStream on a container that answers buffered responses only."""
+    return ApiError(
+        400,
+        "ValidationError",
+        f"Endpoint {endpoint_name} of account {account_id} does not support response streaming: its model "
+        "container (the Hugging Face inference toolkit) answers buffered responses only. Use InvokeEndpoint.",
+    )
+
+
+def invalid_http_request(detail: str) -> ApiError:
+    """A request the HTTP parser refused (conflicting or malformed Content-Length, bad chunking, ...)."""
+    return ApiError(400, "ValidationError", f"Invalid HTTP request: {detail}.")
+
+
+def method_not_allowed(method: str, path: str, allowed: str) -> ApiError:
+    return ApiError(400, "ValidationError", f"{method} is not supported for {path}; use {allowed}.")
+
+
+def no_such_operation(method: str, path: str) -> ApiError:
+    """Any other route. SageMaker Runtime has no code for it that botocore models, so ValidationError."""
+    return ApiError(
+        400,
+        "ValidationError",
+        f"No operation matches {method} {path}. The twin serves POST /endpoints/NAME/invocations "
+        "(also /async-invocations and /invocations-response-stream), GET /ping and POST /invocations.",
+    )
 
 
 def model_error(response: ContainerResponse, *, endpoint_name: str, region: str, account_id: str) -> ApiError:

@@ -1,246 +1,224 @@
-"""The HTTP server: SageMaker Runtime's InvokeEndpoint route and the container's own /ping and /invocations.
+"""The HTTP server: uvicorn serving local_endpoint.app, configured rather than hand-written.
 
-The stdlib's ThreadingHTTPServer is enough: requests are serialised at the pipeline anyway, and the twin must not
-add dependencies to a machine that only wants to run callers. HTTP/1.1 keep-alive matters, because boto3 reuses
-connections and a benchmark through the twin should not measure TCP handshakes.
+uvicorn (with h11) owns the HTTP/1.1 work the stdlib server got wrong: keep-alive, chunked request bodies,
+rejecting conflicting or malformed Content-Length, a deep listen queue, idle timeouts, and a graceful shutdown
+that lets in-flight requests finish. The twin only adds its own answer for requests h11 refuses (SageMaker's JSON
+error instead of uvicorn's plain-text 400).
+
+The socket is bound before anything else, so `python -m local_endpoint` reports a busy port before it spends
+seconds loading a model.
 """
 
 from __future__ import annotations
 
-import logging
+import math
+import socket
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import unquote
+from typing import Protocol
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from local_endpoint import codec, runtime_api
-from local_endpoint.container import ContainerResponse, HuggingFaceContainer
-
-logger = logging.getLogger(__name__)
+from local_endpoint.app import TwinApp
+from local_endpoint.container import ContainerResponse
 
 DEFAULT_ENDPOINT_NAME = "alex-embedding-endpoint"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 
-# Bodies above the payload limit are read and dropped so that the client gets the error instead of a reset
-# connection (which boto3 reports as a retryable connection error); above this, the connection is cut.
-_DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
-_CHUNK_BYTES = 64 * 1024
+LISTEN_BACKLOG = 2048
+"""Connections the kernel queues before the twin accepts them (uvicorn's default; the stdlib server had 5)."""
+KEEP_ALIVE_TIMEOUT_S = 5.0
+"""An idle kept-alive connection is closed after this (uvicorn's default); callers' pools reconnect."""
+GRACEFUL_SHUTDOWN_TIMEOUT_S = 120.0
+"""On SIGTERM, in-flight requests get this long to finish before their tasks are cancelled."""
+_STARTUP_TIMEOUT_S = 30.0
+
+
+class InvocationContainer(Protocol):
+    """What the twin serves: anything that answers the container's POST /invocations.
+
+    local_endpoint.container.HuggingFaceContainer is one; any object with this method will do.
+    """
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerResponse: ...
 
 
 @dataclass(frozen=True)
 class TwinConfig:
-    """What the twin pretends to be: which endpoint names exist, in which account, and how cold it starts."""
+    """What the twin pretends to be: which endpoint names exist, in which account, how cold and how busy."""
 
     endpoint_names: tuple[str, ...] = (DEFAULT_ENDPOINT_NAME,)
     cold_start_seconds: float = 0.0
     max_payload_bytes: int = runtime_api.SERVERLESS_PAYLOAD_LIMIT_BYTES
     account_id: str = runtime_api.DEFAULT_ACCOUNT_ID
     region: str = runtime_api.DEFAULT_REGION
+    max_concurrency: int = runtime_api.DEFAULT_MAX_CONCURRENCY
+    keep_alive_timeout_seconds: float = KEEP_ALIVE_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not (math.isfinite(self.cold_start_seconds) and self.cold_start_seconds >= 0):
+            problems.append(f"cold_start_seconds must be a finite number >= 0, got {self.cold_start_seconds!r}")
+        if not (_is_int(self.max_payload_bytes) and self.max_payload_bytes >= 1):
+            problems.append(f"max_payload_bytes must be a whole number >= 1, got {self.max_payload_bytes!r}")
+        if not (_is_int(self.max_concurrency) and 1 <= self.max_concurrency <= runtime_api.MAX_CONCURRENCY_LIMIT):
+            problems.append(
+                f"max_concurrency must be a whole number from 1 to {runtime_api.MAX_CONCURRENCY_LIMIT}, "
+                f"got {self.max_concurrency!r}"
+            )
+        if not (math.isfinite(self.keep_alive_timeout_seconds) and self.keep_alive_timeout_seconds > 0):
+            problems.append(
+                f"keep_alive_timeout_seconds must be a finite number > 0, got {self.keep_alive_timeout_seconds!r}"
+            )
+        if not self.endpoint_names:
+            problems.append("endpoint_names must name at least one endpoint")
+        problems += [
+            f"endpoint name {name!r} is not a valid SageMaker endpoint name (1-63 letters, digits and inner hyphens)"
+            for name in self.endpoint_names
+            if not runtime_api.is_endpoint_name(name)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
 
 
-class TwinServer(ThreadingHTTPServer):
-    """Serves one container under the endpoint names of `config`; the cold start counts from construction."""
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
-    daemon_threads = True
-    allow_reuse_address = True
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; raises OSError (port in use, bad address) before any model is loaded."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+class _SageMakerErrorsH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, answering requests h11 refuses with SageMaker's JSON error, not plain text."""
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn calls this from its `except h11.RemoteProtocolError` block, so the parser's reason is at hand.
+        refused = sys.exc_info()[1]
+        detail = str(refused) if isinstance(refused, h11.RemoteProtocolError) and str(refused) else msg
+        error = runtime_api.invalid_http_request(detail.rstrip("."))
+        body = error.body()
+        headers = [
+            (b"content-type", codec.JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-amzn-errortype", (error.code or "").encode()),
+            (b"connection", b"close"),
+        ]
+        self.transport.write(self.conn.send(h11.Response(status_code=error.status, headers=headers)))
+        self.transport.write(self.conn.send(h11.Data(data=body)))
+        self.transport.write(self.conn.send(h11.EndOfMessage()))
+        self.transport.close()
+
+
+class TwinServer:
+    """The twin on a bound socket: `run()` serves until `stop()` or SIGTERM/SIGINT (from the main thread)."""
 
     def __init__(
         self,
-        address: tuple[str, int],
-        container: HuggingFaceContainer,
+        address: tuple[str, int] | socket.socket,
+        container: InvocationContainer,
         config: TwinConfig | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        access_log: bool = True,
     ) -> None:
-        super().__init__(address, _Handler)
-        self.container = container
         self.config = config or TwinConfig()
-        self._clock = clock
-        self._ready_at = clock() + self.config.cold_start_seconds
+        self.socket = address if isinstance(address, socket.socket) else bind_socket(*address)
+        self.app = TwinApp(container, self.config, clock=clock)
+        self._uvicorn = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                http=_SageMakerErrorsH11Protocol,
+                loop="asyncio",
+                lifespan="off",
+                log_config=None,  # the twin's logging setup applies
+                access_log=access_log,
+                backlog=LISTEN_BACKLOG,
+                timeout_keep_alive=self.config.keep_alive_timeout_seconds,  # type: ignore[arg-type]
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_TIMEOUT_S,  # type: ignore[arg-type]
+                server_header=False,
+                headers=[("Server", "local-endpoint")],
+            )
+        )
 
     @property
     def port(self) -> int:
-        return int(self.server_address[1])
+        return int(self.socket.getsockname()[1])
 
     @property
     def url(self) -> str:
-        return f"http://{self.server_address[0]}:{self.port}"
+        host = self.socket.getsockname()[0]
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    @property
+    def started(self) -> bool:
+        return bool(self._uvicorn.started)
 
     def cold_start_remaining(self) -> float:
         """Seconds until the simulated serverless cold start is over; 0 once warm."""
-        return max(0.0, self._ready_at - self._clock())
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A caller dropping its kept-alive connection is routine; anything else is logged with a traceback."""
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError):
-            logger.debug("connection from %s closed: %s", client_address, error)
-        else:
-            logger.exception("error while serving %s", client_address)
+        return self.app.cold_start_remaining()
 
     def end_cold_start(self) -> None:
         """Warm up now, so tests can drive a cold start without depending on how fast the machine is."""
-        self._ready_at = self._clock()
+        self.app.end_cold_start()
 
+    def run(self) -> None:
+        """Serve until stopped; then in-flight requests finish, and so does every pipeline call.
 
-class _Handler(BaseHTTPRequestHandler):
-    server: TwinServer
-    protocol_version = "HTTP/1.1"
-    server_version = "local-endpoint"
-    # Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms to every keep-alive answer.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.info("%s %s", self.address_string(), format % args)
-
-    # --- routing -------------------------------------------------------------------------------------------
-
-    def do_GET(self) -> None:
-        if self.path == "/ping":
-            self._ping()
-        else:
-            self._drain_and_send_api_error(runtime_api.unknown_operation("GET", self.path))
-
-    def do_POST(self) -> None:
-        parts = self.path.split("?", 1)[0].split("/")
-        if self.path == "/invocations":
-            self._container_invocation()
-        elif len(parts) == 4 and parts[1] == "endpoints" and parts[3] == "invocations" and parts[2]:
-            self._invoke_endpoint(unquote(parts[2]))
-        else:
-            self._drain_and_send_api_error(runtime_api.unknown_operation("POST", self.path))
-
-    # --- the container contract ----------------------------------------------------------------------------
-
-    def _ping(self) -> None:
-        """200 once the model is loaded (it is before the socket opens), 503 while the cold start lasts."""
-        if self.server.cold_start_remaining() > 0:
-            self._send(503, codec.mms_status_body("Unhealthy"), codec.JSON)
-        else:
-            self._send(200, codec.mms_status_body("Healthy"), codec.JSON)
-
-    def _container_invocation(self) -> None:
-        body = self._read_body(_DRAIN_LIMIT_BYTES)
-        if body is None:
-            self._send(413, codec.mms_error_body(413, "Request body too large", "RequestEntityTooLarge"), codec.JSON)
-            return
-        if self.server.cold_start_remaining() > 0:
-            message = "No worker is available to serve request: model"
-            self._send(503, codec.mms_error_body(503, message, "ServiceUnavailableException"), codec.JSON)
-            return
-        response = self._run_container(body)
-        self._send(response.status, response.body, response.content_type)
-
-    def _run_container(self, body: bytes) -> ContainerResponse:
-        return self.server.container.invoke(body, self.headers.get("Content-Type"), self.headers.get("Accept"))
-
-    # --- SageMaker Runtime InvokeEndpoint -------------------------------------------------------------------
-
-    def _invoke_endpoint(self, endpoint_name: str) -> None:
-        config = self.server.config
-        request_id = str(uuid.uuid4())
-        body = self._read_body(config.max_payload_bytes)
-        if body is None:
-            self._send_api_error(runtime_api.oversize_body(request_id), request_id)
-            return
-        if endpoint_name not in config.endpoint_names:
-            self._send_api_error(runtime_api.endpoint_not_found(endpoint_name, config.account_id), request_id)
-            return
-        remaining = self.server.cold_start_remaining()
-        if remaining > 0:
-            self._send_api_error(runtime_api.model_not_ready(endpoint_name, remaining), request_id)
-            return
-        response = self._run_container(body)
-        if response.status >= 300:
-            region = runtime_api.caller_region(self.headers.get("Authorization"), config.region)
-            error = runtime_api.model_error(
-                response, endpoint_name=endpoint_name, region=region, account_id=config.account_id
-            )
-            self._send_api_error(error, request_id)
-            return
-        if len(response.body) > config.max_payload_bytes:
-            logger.warning(
-                "response of %d bytes is over the %d-byte serverless payload limit; the deployed endpoint may "
-                "refuse it, send fewer texts per request",
-                len(response.body),
-                config.max_payload_bytes,
-            )
-        headers = {"x-Amzn-Invoked-Production-Variant": runtime_api.VARIANT_NAME}
-        self._send(200, response.body, response.content_type, headers, request_id)
-
-    # --- plumbing ------------------------------------------------------------------------------------------
-
-    def _read_body(self, limit: int) -> bytes | None:
-        """The request body, or None when it is over `limit` (then it has been drained, or the link cut)."""
+        From the main thread uvicorn handles SIGINT/SIGTERM itself, and re-raises the signal once it has shut
+        down: callers that want a clean exit status install their own handler first (see __main__).
+        """
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.close_connection = True
-            return None
-        if length <= limit:
-            return self.rfile.read(length)
-        if length > _DRAIN_LIMIT_BYTES:
-            self.close_connection = True
-            return None
-        left = length
-        while left > 0:
-            chunk = self.rfile.read(min(_CHUNK_BYTES, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-        return None
+            self._uvicorn.run(sockets=[self.socket])
+        finally:
+            self.socket.close()
+            self.app.close()
 
-    def _drain_and_send_api_error(self, error: runtime_api.ApiError) -> None:
-        self._read_body(_DRAIN_LIMIT_BYTES)
-        self._send_api_error(error, str(uuid.uuid4()))
-
-    def _send_api_error(self, error: runtime_api.ApiError, request_id: str) -> None:
-        self._send(error.status, error.body(), codec.JSON, error.headers(), request_id)
-
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str,
-        headers: dict[str, str] | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-amzn-RequestId", request_id or str(uuid.uuid4()))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
+    def stop(self) -> None:
+        """Ask `run()` to shut down gracefully (thread-safe)."""
+        self._uvicorn.should_exit = True
 
 
 @contextmanager
 def serve_in_thread(
-    container: HuggingFaceContainer,
+    container: InvocationContainer,
     config: TwinConfig | None = None,
     *,
     host: str = DEFAULT_HOST,
     port: int = 0,
 ) -> Iterator[TwinServer]:
     """A running twin for tests and benchmarks; port 0 picks a free port (see `.port` / `.url`)."""
-    server = TwinServer((host, port), container, config)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    server = TwinServer((host, port), container, config, access_log=False)
+    thread = threading.Thread(target=server.run, name=f"twin-{server.port}", daemon=True)
     thread.start()
+    deadline = time.monotonic() + _STARTUP_TIMEOUT_S
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if not server.started:
+        server.stop()
+        thread.join(timeout=10)
+        raise RuntimeError(f"the twin did not start on {server.url}")
     try:
         yield server
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        server.stop()
+        thread.join(timeout=30)

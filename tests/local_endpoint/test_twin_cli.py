@@ -1,4 +1,6 @@
-"""`python -m local_endpoint` as users run it: start-up, one boto3 call, clean stop on SIGTERM."""
+"""`python -m local_endpoint` as users run it: bad options refused before any model loads, start-up, a boto3 call,
+and a SIGTERM in the middle of it that still delivers the answer and exits 0.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +9,17 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+import local_endpoint.__main__ as twin_cli
 from tests.local_endpoint.twin_support import runtime_client
 from tests.paths import PROJECT_DIR
 
@@ -38,7 +43,7 @@ def read_lines(stream: object, lines: queue.Queue[str]) -> None:
 @pytest.fixture
 def twin_process() -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str]]]:
     process = subprocess.Popen(
-        twin_command("--endpoint-name", "cli-twin", "--log-level", "INFO"),
+        twin_command("--endpoint-name", "cli-twin", "--log-level", "DEBUG"),
         cwd=PROJECT_DIR,
         env=twin_env(),
         stdout=subprocess.DEVNULL,
@@ -70,7 +75,7 @@ def wait_for_line(lines: queue.Queue[str], pattern: re.Pattern[str], timeout_s: 
     raise AssertionError(f"no line matching {pattern.pattern!r} within {timeout_s}s; got:\n{''.join(seen)}")
 
 
-def test_module_serves_boto3_and_stops_on_sigterm(
+def test_sigterm_during_an_invocation_delivers_the_answer_and_exits_0(
     twin_process: tuple[subprocess.Popen[str], queue.Queue[str]],
 ) -> None:
     process, lines = twin_process
@@ -79,14 +84,119 @@ def test_module_serves_boto3_and_stops_on_sigterm(
     url = serving.group(2)
     assert wait_for_line(lines, re.compile(f"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={re.escape(url)}"), 5)
 
-    response = runtime_client(url).invoke_endpoint(
-        EndpointName="cli-twin", Body=json.dumps({"inputs": ["vectorize me"]}), ContentType="application/json"
-    )
-    assert len(json.loads(response["Body"].read())[0][0][0]) == 384
+    # About a second of CPU, far longer than uvicorn takes to act on the signal (0.1 s): 2 texts of 512 tokens.
+    body = json.dumps({"inputs": ["word " * 600] * 2, "parameters": {"truncation": True}})
+    answers: list[Any] = []
 
+    def invoke() -> None:
+        response = runtime_client(url).invoke_endpoint(
+            EndpointName="cli-twin", Body=body, ContentType="application/json"
+        )
+        answers.append(response)
+        answers.append(response["Body"].read())
+
+    caller = threading.Thread(target=invoke)
+    caller.start()
+    assert wait_for_line(lines, re.compile("running the container"), 30)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0
+    caller.join(timeout=60)
+
+    assert process.wait(timeout=60) == 0
+    assert len(answers) == 2, "the caller got no answer"
+    assert answers[0]["ResponseMetadata"]["HTTPStatusCode"] == 200
+    vectors = json.loads(answers[1])
+    assert len(vectors) == 2 and len(vectors[0][0]) == 512 and len(vectors[0][0][0]) == 384
     assert wait_for_line(lines, re.compile("stopped"), 5)
+
+
+@pytest.fixture
+def model_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every attempt to load a model; the validation tests assert there was none."""
+    loads: list[str] = []
+
+    def load_pipeline(source: Any, task: str) -> Any:
+        loads.append(source.location)
+        raise RuntimeError("a model load was attempted")
+
+    monkeypatch.setattr(twin_cli, "load_pipeline", load_pipeline)
+    monkeypatch.delenv("SAGEMAKER_ENDPOINT", raising=False)
+    return loads
+
+
+def run_cli(argv: list[str]) -> int:
+    try:
+        return twin_cli.main(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--cold-start-seconds", "nan"], "'nan'"),
+        (["--cold-start-seconds", "inf"], "'inf'"),
+        (["--cold-start-seconds", "-1"], "'-1'"),
+        (["--cold-start-seconds", "soon"], "'soon'"),
+        (["--max-payload-bytes", "-5"], "'-5'"),
+        (["--max-payload-bytes", "0"], "'0'"),
+        (["--endpoint-name", ""], "''"),
+        (["--endpoint-name", "my_endpoint"], "'my_endpoint'"),
+        (["--endpoint-name=-starts-with-hyphen"], "'-starts-with-hyphen'"),
+        (["--endpoint-name", "x" * 64], "'" + "x" * 64 + "'"),
+        (["--port", "99999"], "'99999'"),
+        (["--port", "-1"], "'-1'"),
+        (["--max-concurrency", "0"], "'0'"),
+        (["--max-concurrency", "201"], "'201'"),
+        (["--account-id", "12345"], "'12345'"),
+    ],
+)
+def test_a_bad_option_is_one_line_naming_it_before_any_model_loads(
+    argv: list[str], named: str, model_loads: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = run_cli(["--port", "0", *argv])
+
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert stderr.count("\n") == 1 and stderr.startswith("python -m local_endpoint: error: argument ")
+    assert named in stderr and ("use " in stderr or "allowed" in stderr)
+    assert "Traceback" not in stderr
+    assert model_loads == []
+
+
+def test_a_port_in_use_is_reported_before_any_model_loads(
+    model_loads: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = run_cli(["--port", str(port)])
+
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert stderr.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in stderr
+    assert model_loads == []
+
+
+def test_an_invalid_endpoint_name_from_the_environment_is_refused(
+    model_loads: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT", "not valid")
+
+    assert run_cli(["--port", "0"]) == 2
+    stderr = capsys.readouterr().err
+    assert "$SAGEMAKER_ENDPOINT" in stderr and "'not valid'" in stderr
+    assert model_loads == []
+
+
+def test_a_model_that_fails_to_load_is_one_line(model_loads: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["--port", "0"]) == 2
+
+    stderr = capsys.readouterr().err
+    assert "cannot load model 'sentence-transformers/all-MiniLM-L6-v2'" in stderr
+    assert "RuntimeError: a model load was attempted" in stderr
+    assert "Traceback" not in stderr
 
 
 def test_unknown_model_fails_fast_without_the_network() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local_endpoint import HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
+from local_endpoint import HuggingFaceContainer, TwinConfig, serve_in_thread
 from tests.local_endpoint.twin_support import runtime_client
 
 
@@ -105,11 +105,29 @@ def test_payload_limit_is_configurable_and_the_connection_survives(twin_containe
         assert ok["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-def test_unknown_route_is_a_404(twin: TwinServer) -> None:
-    import urllib.error
-    import urllib.request
+def test_async_invocation_is_refused_with_a_validation_error(runtime: Any, endpoint_name: str) -> None:
+    with pytest.raises(runtime.exceptions.ValidationError) as caught:
+        runtime.invoke_endpoint_async(EndpointName=endpoint_name, InputLocation="s3://bucket/input.json")
 
-    with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(f"{twin.url}/endpoints", timeout=10)
-    assert caught.value.code == 404
-    assert caught.value.headers["X-Amzn-ErrorType"] == "UnknownOperationException"
+    message = caught.value.response["Error"]["Message"]
+    assert f"Endpoint {endpoint_name} of account 123456789012 is not configured for asynchronous inference" in message
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_response_streaming_is_refused_with_a_validation_error(runtime: Any, endpoint_name: str) -> None:
+    with pytest.raises(runtime.exceptions.ValidationError) as caught:
+        runtime.invoke_endpoint_with_response_stream(
+            EndpointName=endpoint_name, Body=b'{"inputs": "x"}', ContentType="application/json"
+        )
+
+    assert "does not support response streaming" in caught.value.response["Error"]["Message"]
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+@pytest.mark.parametrize("operation", ["invoke_endpoint_async", "invoke_endpoint_with_response_stream"])
+def test_an_unknown_endpoint_is_reported_first_by_every_operation(runtime: Any, operation: str) -> None:
+    arguments = {"InputLocation": "s3://bucket/input.json"} if operation == "invoke_endpoint_async" else {"Body": b"{}"}
+    with pytest.raises(runtime.exceptions.ValidationError) as caught:
+        getattr(runtime, operation)(EndpointName="no-such-endpoint", **arguments)
+
+    assert caught.value.response["Error"]["Message"] == "Endpoint no-such-endpoint of account 123456789012 not found."
