@@ -320,13 +320,15 @@ def run_program(
     secret_keys: Iterable[str] = (),
     project: str = "alex-sagemaker",
     stack: str = "dev",
+    mocks: AwsProviderMocks | None = None,
 ) -> Deployment:
     """Run `program` as the Python language host would (inside a Stack), against the mocks.
 
-    The root stack is reset first, so exports never leak from one test into the next.
+    The root stack is reset first, so exports never leak from one test into the next. Pass `mocks` (a subclass)
+    for a program that uses more than this project's resources, e.g. a consumer's StackReference.
     """
     config = dict(config or {})
-    mocks = AwsProviderMocks(default_region=str(config.get("aws:region", "us-east-1")))
+    mocks = mocks or AwsProviderMocks(default_region=str(config.get("aws:region", "us-east-1")))
     monitor = RecordingMonitor(mocks)
     collector = _WarningCollector()
     logger = logging.getLogger(f"pulumi-mock-{id(monitor)}")
