@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from local_endpoint import HuggingFaceContainer, serve_in_thread
-from tests.examples.consumer_harness import deploy_producer
+from tests.examples.consumer_harness import DEV_STACK, ConsumerRun, deploy_consumer, deploy_producer
 from tests.infra.pulumi_harness import Deployment
 
 
@@ -16,6 +16,12 @@ from tests.infra.pulumi_harness import Deployment
 def producer() -> Deployment:
     """The root program's dev stack under the mocks: the exports a consumer's StackReference reads."""
     return deploy_producer("dev")
+
+
+@pytest.fixture(scope="session")
+def consumer(producer: Deployment) -> ConsumerRun:
+    """The example ingest_lambda program's dev stack, its StackReference answered with `producer`'s exports."""
+    return deploy_consumer({DEV_STACK: producer})
 
 
 @pytest.fixture(scope="session")

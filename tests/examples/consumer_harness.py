@@ -23,6 +23,8 @@ from tests.infra.stack_config import load_stack_config
 from tests.paths import PROJECT_DIR
 
 EXAMPLE_DIR = PROJECT_DIR / "examples" / "ingest_lambda"
+# The stack the example reads by default (Pulumi.yaml's embeddingStack).
+DEV_STACK = "organization/alex-sagemaker/dev"
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"

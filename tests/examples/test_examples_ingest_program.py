@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from embeddings.client import READ_TIMEOUT_S
 from tests.examples.consumer_harness import (
+    DEV_STACK,
     EXAMPLE_DIR,
     LAMBDA_FUNCTION,
     LOG_GROUP,
@@ -17,15 +19,6 @@ from tests.examples.consumer_harness import (
 )
 from tests.infra.pulumi_harness import ROLE, ROLE_POLICY, Deployment, ProgramFailed
 from tests.paths import PROJECT_DIR
-
-DEV_STACK = "organization/alex-sagemaker/dev"
-# The client's per-invocation read timeout: the function must outlast a full retry budget plus one invocation.
-CLIENT_READ_TIMEOUT_S = 70
-
-
-@pytest.fixture(scope="module")
-def consumer(producer: Deployment) -> ConsumerRun:
-    return deploy_consumer({DEV_STACK: producer})
 
 
 def policy_named(deployment: Deployment, name: str) -> dict:
@@ -105,7 +98,8 @@ def test_function_runtime_timeout_and_ordering(consumer: ConsumerRun) -> None:
 
     assert inputs["runtime"] == "python3.12"
     assert inputs["handler"] == "handler.handle"
-    assert inputs["timeout"] > max_wait_s + CLIENT_READ_TIMEOUT_S
+    # A whole retry budget plus one invocation at the client's read timeout.
+    assert inputs["timeout"] > max_wait_s + READ_TIMEOUT_S
     assert inputs["timeout"] <= 900  # Lambda's maximum
     assert inputs["role"] == deployment.one(ROLE).state["arn"]
     # Both policies exist before the function does, so its first event can log and invoke.
