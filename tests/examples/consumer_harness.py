@@ -9,7 +9,7 @@ producer's own program, so the consumer is tested against the exports the produc
 from __future__ import annotations
 
 import runpy
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,22 +80,35 @@ class ConsumerRun:
     referenced_stacks: list[str]
 
 
+def run_reading_stacks(
+    program: Callable[[], None],
+    stacks: Mapping[str, Deployment],
+    *,
+    project: str,
+    stack: str = "dev",
+    config: Mapping[str, Any] | None = None,
+    secret_keys: Iterable[str] = (),
+) -> ConsumerRun:
+    """Any program that reads `stacks` through StackReferences, as run_program runs it."""
+    config = dict(config or {})
+    mocks = StackReferenceMocks(stacks, default_region=str(config.get("aws:region", "us-east-1")))
+    deployment = run_program(program, config=config, secret_keys=secret_keys, project=project, stack=stack, mocks=mocks)
+    return ConsumerRun(deployment, mocks.referenced_stacks)
+
+
 def deploy_consumer(
     stacks: Mapping[str, Deployment], stack: str = "dev", overrides: dict[str, Any] | None = None
 ) -> ConsumerRun:
     """The example's __main__.py with its own Pulumi.yaml and Pulumi.<stack>.yaml, reading `stacks`."""
     config = load_stack_config(EXAMPLE_DIR, stack, overrides)
-    project = yaml.safe_load((EXAMPLE_DIR / "Pulumi.yaml").read_text())["name"]
-    mocks = StackReferenceMocks(stacks, default_region=str(config.values.get("aws:region", "us-east-1")))
-    deployment = run_program(
+    return run_reading_stacks(
         lambda: runpy.run_path(str(EXAMPLE_DIR / "__main__.py"), run_name="__main__"),
+        stacks,
+        project=yaml.safe_load((EXAMPLE_DIR / "Pulumi.yaml").read_text())["name"],
+        stack=stack,
         config=config.values,
         secret_keys=config.secret_keys,
-        project=project,
-        stack=stack,
-        mocks=mocks,
     )
-    return ConsumerRun(deployment, mocks.referenced_stacks)
 
 
 def archive_members(archive: pulumi.Archive | pulumi.Asset, wd: Path, name: str = "") -> dict[str, bytes]:
