@@ -110,17 +110,15 @@ def code_archive() -> pulumi.AssetArchive:
     location. Only the .py files: a FileArchive of the folder would also ship __pycache__, whose changes would
     redeploy the function.
     """
-    modules = {path.name: pulumi.FileAsset(os.path.relpath(path, EXAMPLE_DIR)) for path in _python_files()}
+    modules = {
+        path.name: pulumi.FileAsset(os.path.relpath(path, EXAMPLE_DIR)) for path in sorted(EMBEDDINGS_DIR.glob("*.py"))
+    }
     return pulumi.AssetArchive(
         {
             "handler.py": pulumi.FileAsset("function/handler.py"),
             "embeddings": pulumi.AssetArchive(modules),
         }
     )
-
-
-def _python_files() -> list[Path]:
-    return sorted(EMBEDDINGS_DIR.glob("*.py"))
 
 
 config = pulumi.Config()
@@ -148,7 +146,7 @@ invoke_policy = aws.iam.RolePolicy(
 )
 function = aws.lambda_.Function(
     "ingest",
-    description='Embeds texts with the alex-sagemaker endpoint: {"texts": [...]} -> 384-dim unit vectors',
+    description='Embeds texts with the alex-sagemaker endpoint: {"texts": [strings]} -> 384-dim unit vectors',
     runtime="python3.12",
     architectures=["arm64"],  # pure Python: the cheaper Graviton price applies
     handler="handler.handle",

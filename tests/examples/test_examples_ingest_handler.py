@@ -140,8 +140,8 @@ def test_no_texts_is_no_vectors_and_no_invocation(load_handler: LoadHandler) -> 
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        (["a text"], 'the event must be a JSON object {"texts": [...]}, got list'),
-        ({"text": "a text"}, """the event has no "texts" (keys: ['text'])"""),
+        (["a text"], 'the event must be a JSON object like {"texts": ["a text", "another text"]}, got list'),
+        ({"text": "a text"}, """the event has no "texts" (keys: ['text']): send {"texts": ["""),
         ({"texts": ["a"], "source": "s3"}, """unexpected keys ['source'] in the event"""),
         ({"texts": "a text"}, '"texts" must be a list of strings, not a single string'),
         ({"texts": {"a": 1}}, '"texts" must be a list of strings, got dict'),

@@ -160,3 +160,13 @@ def test_a_missing_output_fails_before_anything_is_registered(producer: Deployme
     assert f"stack {DEV_STACK!r} has no output {missing}" in str(failed.value)
     assert "embeddingStack" in str(failed.value)
     assert [r.type for r in failed.value.recorded if r.type.startswith("aws:")] == []
+
+
+def test_the_example_elides_nothing() -> None:
+    """Users copy the example whole; an ellipsis in it would be code that does not run."""
+    files = [
+        path for path in EXAMPLE_DIR.rglob("*") if path.is_file() and not {".venv", "__pycache__"} & set(path.parts)
+    ]
+
+    assert {path.name for path in files} >= {"__main__.py", "handler.py", "Pulumi.yaml", "requirements.txt"}
+    assert [path.name for path in files if "..." in path.read_text() or "\u2026" in path.read_text()] == []

@@ -1,7 +1,7 @@
 """The ingest Lambda: texts in, all-MiniLM-L6-v2 sentence vectors out, through the alex-sagemaker endpoint.
 
 Event:   {"texts": ["first chunk", "second chunk"]}            (1 to 100 strings; [] is allowed and costs nothing)
-Answer:  {"endpoint": "alex-embedding-endpoint", "count": 2, "dimension": 384, "vectors": [[384 floats], [...]]}
+Answer:  {"endpoint": "alex-embedding-endpoint", "count": 2, "dimension": 384, "vectors": [[384 floats], [384 floats]]}
          One unit-length vector per text, in order; store them with the texts.
 Bad event: {"error": "<what is wrong and what is allowed>"}, returned rather than raised, because retrying the same
          event cannot help. Endpoint failures (unknown endpoint, access denied, a cold start longer than
@@ -22,6 +22,7 @@ from embeddings import EmbeddingClient, TextTooLargeError
 
 # ~8 kB of JSON per vector keeps an answer far under Lambda's 6 MB response limit, and the work within the timeout.
 MAX_TEXTS_PER_EVENT = 100
+EXAMPLE_EVENT = '{"texts": ["a text", "another text"]}'
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +53,15 @@ def client_from_environment() -> EmbeddingClient:
 def texts_of(event: Any) -> list[str]:
     """The event's texts, or a BadEventError naming what is wrong."""
     if not isinstance(event, dict):
-        raise BadEventError(f'the event must be a JSON object {{"texts": [...]}}, got {type(event).__name__}')
+        raise BadEventError(f"the event must be a JSON object like {EXAMPLE_EVENT}, got {type(event).__name__}")
     if "texts" not in event:
-        raise BadEventError(f'the event has no "texts" (keys: {sorted(event)}): send {{"texts": ["..."]}}')
+        raise BadEventError(f'the event has no "texts" (keys: {sorted(event)}): send {EXAMPLE_EVENT}')
     unexpected = sorted(key for key in event if key != "texts")
     if unexpected:
         raise BadEventError(f'unexpected keys {unexpected} in the event: only "texts" is allowed')
     texts = event["texts"]
     if isinstance(texts, str):
-        raise BadEventError('"texts" must be a list of strings, not a single string: send {"texts": ["..."]}')
+        raise BadEventError(f'"texts" must be a list of strings, not a single string: send {EXAMPLE_EVENT}')
     if not isinstance(texts, list):
         raise BadEventError(f'"texts" must be a list of strings, got {type(texts).__name__}')
     if len(texts) > MAX_TEXTS_PER_EVENT:
