@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from embeddings.client import READ_TIMEOUT_S
 from tests.examples.consumer_harness import (
@@ -170,3 +171,19 @@ def test_the_example_elides_nothing() -> None:
 
     assert {path.name for path in files} >= {"__main__.py", "handler.py", "Pulumi.yaml", "requirements.txt"}
     assert [path.name for path in files if "..." in path.read_text() or "\u2026" in path.read_text()] == []
+
+
+def pins(requirements: str) -> dict[str, str]:
+    lines = [line.split("#")[0].strip() for line in requirements.splitlines()]
+    return dict(line.split("==") for line in lines if line and not line.startswith("-"))
+
+
+def test_the_example_is_its_own_project_with_the_root_s_pins() -> None:
+    project = yaml.safe_load((EXAMPLE_DIR / "Pulumi.yaml").read_text())
+    example_pins = pins((EXAMPLE_DIR / "requirements.txt").read_text())
+    root_pins = pins((PROJECT_DIR / "requirements.txt").read_text())
+
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+    assert project["config"]["embeddingStack"]["default"] == DEV_STACK
+    assert set(example_pins) == {"pulumi", "pulumi-aws"}
+    assert example_pins == {name: root_pins[name] for name in example_pins}
