@@ -69,35 +69,50 @@ def packaged_function(consumer: ConsumerRun, tmp_path_factory: pytest.TempPathFa
     return task_dir, dict(function.inputs["environment"]["variables"])
 
 
+def set_function_environment(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], twin_url: str, **env: str | None
+) -> None:
+    """The function's environment, changed by `env` (None unsets), and the twin in place of SageMaker."""
+    # A short retry budget: a test must fail, not wait, if the twin misbehaves.
+    for key, value in {**variables, "EMBEDDING_MAX_WAIT_S": "10", **env}.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", twin_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(scope="module")
+def handler(packaged_function: tuple[Path, dict[str, str]], ingest_twin: Any) -> Iterator[ModuleType]:
+    """The packaged handler with the function's own environment, imported once for the tests that keep it."""
+    task_dir, variables = packaged_function
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        set_function_environment(monkeypatch, variables, ingest_twin.url)
+        with imported_from(task_dir) as module:
+            yield module
+
+
 @pytest.fixture
 def load_handler(
     packaged_function: tuple[Path, dict[str, str]], ingest_twin: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[LoadHandler]:
-    """Imports the packaged handler fresh: the function's environment, changed by `env` (None unsets), and the
-    twin behind AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME with dummy credentials."""
+    """Imports the packaged handler fresh, in the function's environment changed by `env` (None unsets)."""
     task_dir, variables = packaged_function
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", ingest_twin.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
     with ExitStack() as imports:
 
         def load(**env: str | None) -> ModuleType:
-            # A short retry budget: a test must fail, not wait, if the twin misbehaves.
-            for key, value in {**variables, "EMBEDDING_MAX_WAIT_S": "10", **env}.items():
-                if value is None:
-                    monkeypatch.delenv(key, raising=False)
-                else:
-                    monkeypatch.setenv(key, value)
+            set_function_environment(monkeypatch, variables, ingest_twin.url, **env)
             return imports.enter_context(imported_from(task_dir))
 
         yield load
 
 
 def test_the_handler_runs_from_the_package_with_the_vendored_client(
-    load_handler: LoadHandler, packaged_function: tuple[Path, dict[str, str]]
+    handler: ModuleType, packaged_function: tuple[Path, dict[str, str]]
 ) -> None:
-    handler = load_handler()
     task_dir, variables = packaged_function
 
     assert Path(handler.__file__).parent == task_dir
@@ -105,11 +120,7 @@ def test_the_handler_runs_from_the_package_with_the_vendored_client(
     assert handler.client.endpoint_name == variables["SAGEMAKER_ENDPOINT"]
 
 
-def test_the_handler_returns_sentence_transformers_vectors(
-    load_handler: LoadHandler, sentence_transformer: Any
-) -> None:
-    handler = load_handler()
-
+def test_the_handler_returns_sentence_transformers_vectors(handler: ModuleType, sentence_transformer: Any) -> None:
     answer = handler.handle({"texts": TEXTS}, None)
 
     reference = sentence_transformer.encode(TEXTS, normalize_embeddings=True)
@@ -125,8 +136,8 @@ def test_the_handler_returns_sentence_transformers_vectors(
         assert cosine(vector, expected.tolist()) >= 0.9999, text[:30]
 
 
-def test_no_texts_is_no_vectors_and_no_invocation(load_handler: LoadHandler) -> None:
-    handler = load_handler()
+def test_no_texts_is_no_vectors_and_no_invocation(handler: ModuleType) -> None:
+    requests_before = handler.client.requests_sent
 
     assert handler.handle({"texts": []}, None) == {
         "endpoint": "alex-embedding-endpoint",
@@ -134,7 +145,7 @@ def test_no_texts_is_no_vectors_and_no_invocation(load_handler: LoadHandler) -> 
         "dimension": 384,
         "vectors": [],
     }
-    assert handler.client.requests_sent == 0
+    assert handler.client.requests_sent == requests_before
 
 
 @pytest.mark.parametrize(
@@ -149,14 +160,14 @@ def test_no_texts_is_no_vectors_and_no_invocation(load_handler: LoadHandler) -> 
         ({"texts": ["a"] * 101}, '"texts" has 101 items; at most 100 per event'),
     ],
 )
-def test_a_bad_event_gets_an_error_naming_the_problem(load_handler: LoadHandler, event: Any, message: str) -> None:
-    handler = load_handler()
+def test_a_bad_event_gets_an_error_naming_the_problem(handler: ModuleType, event: Any, message: str) -> None:
+    requests_before = handler.client.requests_sent
 
     answer = handler.handle(event, None)
 
     assert list(answer) == ["error"]
     assert message in answer["error"]
-    assert handler.client.requests_sent == 0
+    assert handler.client.requests_sent == requests_before
 
 
 def test_an_unknown_endpoint_fails_the_invocation(load_handler: LoadHandler) -> None:
