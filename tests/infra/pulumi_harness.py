@@ -8,6 +8,7 @@ registration and invoke with its parent, provider and dependencies so tests can 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -18,9 +19,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.settings import get_root_resource, set_root_resource
+from pulumi.runtime.settings import SETTINGS, get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from components.regions import partition_of
 
@@ -313,6 +314,18 @@ def _as_config_string(value: Any) -> str:
     return str(value)
 
 
+def _discard_leftover_tasks() -> None:
+    """A program that fails inside an apply leaves tasks behind, and the runtime keeps failed ones to re-raise at
+    exit; neither may reach the next program (the SDK's own `mocks.test` clears the same state)."""
+    loop = _ensure_event_loop()
+    leftovers = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in leftovers:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -320,13 +333,15 @@ def run_program(
     secret_keys: Iterable[str] = (),
     project: str = "alex-sagemaker",
     stack: str = "dev",
+    mocks: AwsProviderMocks | None = None,
 ) -> Deployment:
     """Run `program` as the Python language host would (inside a Stack), against the mocks.
 
-    The root stack is reset first, so exports never leak from one test into the next.
+    The root stack is reset first, so exports never leak from one test into the next. Pass `mocks` (a subclass)
+    for a program that uses more than this project's resources, e.g. a consumer's StackReference.
     """
     config = dict(config or {})
-    mocks = AwsProviderMocks(default_region=str(config.get("aws:region", "us-east-1")))
+    mocks = mocks or AwsProviderMocks(default_region=str(config.get("aws:region", "us-east-1")))
     monitor = RecordingMonitor(mocks)
     collector = _WarningCollector()
     logger = logging.getLogger(f"pulumi-mock-{id(monitor)}")
@@ -348,6 +363,7 @@ def run_program(
     try:
         _sync_await(run_in_stack(program_in_stack))
     except Exception as exc:
+        _discard_leftover_tasks()
         raise ProgramFailed(exc, list(monitor.registrations)) from exc
     finally:
         set_root_resource(None)  # type: ignore[arg-type]
