@@ -75,6 +75,8 @@ def unpack_artifact(archive: Path, destination: Path) -> None:
             members = tar.getmembers()
             for member in members:
                 try:
+                    if member.name.startswith("/"):  # the data filter would strip the slash; refuse instead
+                        raise tarfile.AbsolutePathError(member)
                     tarfile.data_filter(member, str(destination))
                 except tarfile.FilterError as error:
                     raise ModelArtifactError(

@@ -87,7 +87,7 @@ def input_fn(input_data: str | bytes, content_type: str | None) -> EmbeddingRequ
     except json.JSONDecodeError as error:
         raise ValueError(f"the request body is not valid JSON ({error}): send {_EXAMPLE}") from None
     if not isinstance(body, dict):
-        raise ValueError(f"the request body is a JSON {type(body).__name__}, not an object: send {_EXAMPLE}")
+        raise ValueError(f"the request body is a JSON {_json_type(body)}, not an object: send {_EXAMPLE}")
     unknown = sorted(set(body) - set(ALLOWED_KEYS))
     if unknown:
         raise ValueError(
