@@ -63,7 +63,6 @@ def model_fn(model_dir: str) -> SentenceEncoder:
                 "token vectors; use a mean-pooled sentence-transformers model or pooling: client"
             )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    tokenizer.padding_side = "right"
     model = AutoModel.from_pretrained(model_dir, dtype=torch.float32)
     model.eval()
     return SentenceEncoder(tokenizer, model)
