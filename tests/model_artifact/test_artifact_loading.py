@@ -6,6 +6,7 @@ load.
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 import tarfile
@@ -205,3 +206,24 @@ def test_a_corrupt_archive_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ModelArtifactError, match="cannot read model artifact"):
         ArtifactContainer(archive)
+
+
+def test_the_artifact_holds_only_inference_py_which_needs_nothing_the_image_lacks() -> None:
+    """No requirements.txt (the container would pip-install it at every cold start) and no imports beyond the
+    standard library, torch and transformers."""
+    files = sorted(
+        str(path.relative_to(MODEL_ARTIFACT_DIR))
+        for path in MODEL_ARTIFACT_DIR.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+    source = (MODEL_ARTIFACT_DIR / "code" / "inference.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+
+    assert files == ["code/inference.py"]
+    assert imported - sys.stdlib_module_names == {"torch", "transformers"}
