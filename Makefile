@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements.txt requirements-dev.txt requirements-local.txt constraints.txt
+# A second venv with the deployed image's transformers, for the tests of model_artifact/code/inference.py.
+IMAGE_VENV := .venv-image
+IMAGE_STAMP := $(IMAGE_VENV)/.installed
 TWIN_PORT ?= 8080
 STACK ?= dev
 # The same state backend `make deploy` uses, for the other Pulumi targets.
 export PULUMI_BACKEND_URL ?= file://~
 
-.PHONY: test lint pytest deploy destroy outputs twin embed bench clean
+.PHONY: test lint pytest test-image-transformers deploy destroy outputs twin embed bench clean
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +31,18 @@ lint: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+$(IMAGE_STAMP): requirements-image.txt constraints-image.txt
+	$(PYTHON) -m venv $(IMAGE_VENV)
+	$(IMAGE_VENV)/bin/pip install --quiet --upgrade pip==26.0.1
+	$(IMAGE_VENV)/bin/pip install --quiet -c constraints-image.txt torch==2.13.0
+	$(IMAGE_VENV)/bin/pip install --quiet -c constraints-image.txt -r requirements-image.txt
+	touch $(IMAGE_STAMP)
+
+## The deployed inference.py's tests under transformers==5.5.3, the image's pin (in $(IMAGE_VENV)).
+test-image-transformers: $(IMAGE_STAMP)
+	$(IMAGE_VENV)/bin/python -c "import transformers; assert transformers.__version__ == '5.5.3', transformers.__version__"
+	$(IMAGE_VENV)/bin/pytest -p no:cacheprovider tests/model_artifact
 
 ## Deploy with `pulumi up` (local state backend unless PULUMI_BACKEND_URL is set; STACK=dev by default).
 deploy:
@@ -52,4 +67,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_local_endpoint.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(IMAGE_VENV) .pytest_cache .ruff_cache
