@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from components import ServerlessEmbeddingEndpointArgs
+from components import ServerlessEmbeddingEndpointArgs, ServerlessVariant
 from tests.infra.api_shapes import violations
 from tests.infra.pulumi_harness import ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, ROLE_POLICY, Deployment
 
@@ -107,12 +107,12 @@ ARGS = {
         endpoint_name="kb-embeddings-" + "x" * 49,
         model_id="BAAI/bge-small-en-v1.5",
         model_revision="5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
-        memory_size_mb=6144,
-        max_concurrency=200,
-        provisioned_concurrency=200,
+        serverless=ServerlessVariant(memory_size_mb=6144, max_concurrency=200, provisioned_concurrency=200),
         tags={"cost-center": "kb"},
     ),
-    "china": ServerlessEmbeddingEndpointArgs(region="cn-north-1", memory_size_mb=1024, max_concurrency=1),
+    "china": ServerlessEmbeddingEndpointArgs(
+        region="cn-north-1", serverless=ServerlessVariant(memory_size_mb=1024, max_concurrency=1)
+    ),
 }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components import InvalidEndpointArgsError, ServerlessEmbeddingEndpointArgs
+from components import InvalidEndpointArgsError, ServerlessEmbeddingEndpointArgs, ServerlessVariant
 from tests.infra.pulumi_harness import ProgramFailed
 
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
@@ -19,16 +19,32 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("model id with double dash", {"model_id": "org/name--x"}, ["modelId 'org/name--x'"]),
     ("revision with spaces", {"model_revision": "main branch"}, ["modelRevision 'main branch'", "commit hash"]),
     ("task with capitals", {"task": "Feature_Extraction"}, ["task 'Feature_Extraction'", "'feature-extraction'"]),
-    ("memory not a step of 1024", {"memory_size_mb": 3000}, ["memorySizeMb 3000", "1024, 2048, 3072"]),
-    ("memory above 6144", {"memory_size_mb": 7168}, ["memorySizeMb 7168", "6144"]),
-    ("memory of zero", {"memory_size_mb": 0}, ["memorySizeMb 0"]),
-    ("max concurrency zero", {"max_concurrency": 0}, ["maxConcurrency 0", "from 1 to 200"]),
-    ("max concurrency above 200", {"max_concurrency": 201}, ["maxConcurrency 201", "from 1 to 200"]),
-    ("max concurrency not an int", {"max_concurrency": 2.5}, ["maxConcurrency 2.5"]),
-    ("provisioned negative", {"provisioned_concurrency": -1}, ["provisionedConcurrency -1", "from 1 to 200"]),
+    (
+        "memory not a step of 1024",
+        {"serverless": ServerlessVariant(memory_size_mb=3000)},
+        ["memorySizeMb 3000", "1024, 2048, 3072"],
+    ),
+    ("memory above 6144", {"serverless": ServerlessVariant(memory_size_mb=7168)}, ["memorySizeMb 7168", "6144"]),
+    ("memory of zero", {"serverless": ServerlessVariant(memory_size_mb=0)}, ["memorySizeMb 0"]),
+    (
+        "max concurrency zero",
+        {"serverless": ServerlessVariant(max_concurrency=0)},
+        ["maxConcurrency 0", "from 1 to 200"],
+    ),
+    (
+        "max concurrency above 200",
+        {"serverless": ServerlessVariant(max_concurrency=201)},
+        ["maxConcurrency 201", "from 1 to 200"],
+    ),
+    ("max concurrency not an int", {"serverless": ServerlessVariant(max_concurrency=2.5)}, ["maxConcurrency 2.5"]),
+    (
+        "provisioned negative",
+        {"serverless": ServerlessVariant(provisioned_concurrency=-1)},
+        ["provisionedConcurrency -1", "from 1 to 200"],
+    ),
     (
         "provisioned above max",
-        {"max_concurrency": 2, "provisioned_concurrency": 3},
+        {"serverless": ServerlessVariant(max_concurrency=2, provisioned_concurrency=3)},
         ["provisionedConcurrency 3 exceeds maxConcurrency 2"],
     ),
     ("region shape", {"region": "useast1"}, ["region 'useast1'", "'us-east-1'"]),
@@ -71,7 +87,9 @@ def test_bad_value_is_refused_by_name_before_anything_is_registered(
 
 def test_all_problems_are_reported_at_once(deploy_component) -> None:
     args = ServerlessEmbeddingEndpointArgs(
-        region="us-east-1", endpoint_name="bad name", memory_size_mb=100, max_concurrency=0
+        region="us-east-1",
+        endpoint_name="bad name",
+        serverless=ServerlessVariant(memory_size_mb=100, max_concurrency=0),
     )
 
     with pytest.raises(ProgramFailed) as failure:
@@ -95,12 +113,15 @@ def test_limits_themselves_are_accepted(deploy_component) -> None:
     edge = ServerlessEmbeddingEndpointArgs(
         region="us-east-1",
         endpoint_name="a" * 63,
-        memory_size_mb=6144,
-        max_concurrency=200,
-        provisioned_concurrency=200,
+        serverless=ServerlessVariant(memory_size_mb=6144, max_concurrency=200, provisioned_concurrency=200),
         model_id="BAAI/bge-small-en-v1.5",
         model_revision="5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
     )
-    assert ServerlessEmbeddingEndpointArgs(region="us-east-1", memory_size_mb=1024).problems() == []
+    assert (
+        ServerlessEmbeddingEndpointArgs(
+            region="us-east-1", serverless=ServerlessVariant(memory_size_mb=1024)
+        ).problems()
+        == []
+    )
     deployment = deploy_component(edge, name="e" * 48)
     assert deployment.exports["endpoint_name"] == "a" * 63
