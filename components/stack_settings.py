@@ -55,8 +55,14 @@ def stack_region() -> str | None:
 
 
 def _set_keys(config: pulumi.Config, keys: tuple[str, ...]) -> dict[str, Any]:
-    """The keys among `keys` that the stack sets to something other than their "unset" default."""
-    return {key: config.get(key) for key in keys if optional(config.get(key)) not in (None, "0")}
+    """The keys among `keys` that the stack sets to something other than their "unset" default ("" or 0)."""
+    found: dict[str, Any] = {}
+    for key in keys:
+        value = config.get(key)
+        if optional(value) in (None, "0"):
+            continue
+        found[key] = int(value) if value.lstrip("-").isdigit() else value
+    return found
 
 
 def _mode_problems(endpoint_type: str, config: pulumi.Config) -> list[str]:

@@ -116,9 +116,7 @@ def dns_suffix_of(region: str) -> str:
     return _DNS_SUFFIX_BY_PARTITION[partition_of(region)]
 
 
-_BUCKET_SETTINGS = frozenset(
-    {BUCKET_PUBLIC_ACCESS_BLOCK, BUCKET_OWNERSHIP_CONTROLS, BUCKET_ENCRYPTION, BUCKET_POLICY}
-)
+_BUCKET_SETTINGS = frozenset({BUCKET_PUBLIC_ACCESS_BLOCK, BUCKET_OWNERSHIP_CONTROLS, BUCKET_ENCRYPTION, BUCKET_POLICY})
 
 # Where each SageMaker resource type keeps its ARN path segment.
 _SAGEMAKER_ARN_KIND = {
