@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpoint, ServerlessEmbeddingEndpointArgs
 from tests.infra.pulumi_harness import COMPONENT, ROLE, ROLE_POLICY, run_program
+from tests.paths import PROJECT_DIR
 
 ENDPOINT_ARN = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/alex-embedding-endpoint"
 LAMBDA_TRUST = json.dumps(
@@ -110,3 +111,19 @@ def test_children_are_public_attributes() -> None:
     assert isinstance(endpoint.alarm_subscription, aws.sns.TopicSubscription)
     assert isinstance(endpoint.dashboard, aws.cloudwatch.Dashboard)
     assert endpoint.artifact_bucket is None and endpoint.artifact_object is None and endpoint.model_artifact is None
+
+
+def test_the_readme_grant_example_runs_as_written() -> None:
+    """The README's snippet is code a user copies: run it, unchanged, as a Pulumi program."""
+    readme = (PROJECT_DIR / "README.md").read_text()
+    after = readme.split("Inside one Pulumi program the component also grants access", 1)[1]
+    snippet = after.split("```python\n", 1)[1].split("```", 1)[0]
+
+    deployment = run_program(
+        lambda: exec(compile(snippet, "README.md", "exec"), {}), config={"aws:region": "us-east-1"}
+    )
+
+    grant = next(p for p in deployment.of_type(ROLE_POLICY) if p.name == "ingest-invokes-embeddings")
+    assert json.loads(grant.inputs["policy"])["Statement"][0]["Resource"] == ENDPOINT_ARN
+    execution = next(p for p in deployment.of_type(ROLE_POLICY) if p.name == "embedding-execution")
+    assert json.loads(execution.inputs["policy"])["Statement"][-1]["Resource"] == "arn:aws:s3:::my-models/*"
