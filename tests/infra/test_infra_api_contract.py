@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -42,6 +44,15 @@ from tests.infra.pulumi_harness import (
 )
 
 MOTO_SERVICES = ("application-autoscaling", "cloudwatch", "sns", "s3")
+# One loader for every test's clients: it caches the parsed service models (sagemaker's alone is megabytes),
+# which a fresh default session (moto resets it for each test) would otherwise parse again every time.
+_LOADER = botocore.loaders.create_loader()
+
+
+def _client(service: str, region: str) -> Any:
+    session = botocore.session.Session()
+    session.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=session, region_name=region).client(service)
 
 
 def _tags(inputs: dict[str, Any]) -> list[dict[str, str]]:
@@ -397,9 +408,9 @@ def test_the_shape_check_catches_what_botocore_lets_through() -> None:
 
 def test_moto_accepts_the_whole_chain_and_the_references_line_up(aws_api: None, deployment: Deployment) -> None:
     region = deployment.exports["region"]
-    iam = boto3.client("iam", region_name=region)
-    sagemaker = boto3.client("sagemaker", region_name=region)
-    clients = {service: boto3.client(service, region_name=region) for service in MOTO_SERVICES}
+    iam = _client("iam", region)
+    sagemaker = _client("sagemaker", region)
+    clients = {service: _client(service, region) for service in MOTO_SERVICES}
 
     role = iam.create_role(**create_role_request(deployment))["Role"]
     iam.put_role_policy(**put_role_policy_request(deployment))  # moto checks the policy grammar
