@@ -19,6 +19,8 @@ from tests.infra.pulumi_harness import (
     TOPIC_SUBSCRIPTION,
     ProgramFailed,
 )
+from tests.infra.stack_config import StackConfigError, load_stack_config
+from tests.paths import PROJECT_DIR
 
 
 def test_endpoint_type_instances_with_its_keys(deploy_stack) -> None:
@@ -151,3 +153,12 @@ def test_every_problem_of_every_key_in_one_error(deploy_stack) -> None:
         "hfToken",
     ]
     assert failure.value.recorded == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "declared"),
+    [("monitoring", "yes", "boolean"), ("minInstances", "two", "integer"), ("maxInstances", "3.5", "integer")],
+)
+def test_the_cli_refuses_a_value_of_the_wrong_type_before_the_program_runs(key: str, value: str, declared: str) -> None:
+    with pytest.raises(StackConfigError, match=f"'{key}' must be of type '{declared}'"):
+        load_stack_config(PROJECT_DIR, "dev", {key: value})
