@@ -67,14 +67,6 @@ VARIANT_NAME = "AllTraffic"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SCALING_METRIC = "SageMakerVariantInvocationsPerInstance"
 
-# The provider's argument types with the longest names, under shorter ones.
-TargetTrackingArgs = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs
-PredefinedMetricArgs = (
-    aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs
-)
-EncryptionRuleArgs = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs
-EncryptionByDefaultArgs = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
-
 
 class ImageLookupError(RuntimeError):
     """No Hugging Face inference image is published for the region, and no override was given."""
@@ -252,6 +244,8 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
         """Target tracking on invocations per instance, between min and max, for instance endpoints only."""
         if instances is None:
             return None, None
+        tracking_args = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs
+        metric_args = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs
         # Built from the endpoint's output, so the target is registered only once the endpoint is InService.
         resource_id = self.endpoint.name.apply(lambda endpoint: f"endpoint/{endpoint}/variant/{VARIANT_NAME}")
         target = aws.appautoscaling.Target(
@@ -271,9 +265,9 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             service_namespace=target.service_namespace,
             scalable_dimension=target.scalable_dimension,
             resource_id=target.resource_id,
-            target_tracking_scaling_policy_configuration=TargetTrackingArgs(
+            target_tracking_scaling_policy_configuration=tracking_args(
                 target_value=float(instances.target_invocations_per_instance),
-                predefined_metric_specification=PredefinedMetricArgs(
+                predefined_metric_specification=metric_args(
                     predefined_metric_type=SCALING_METRIC,
                 ),
                 scale_in_cooldown=instances.scale_in_cooldown_s,
@@ -371,7 +365,9 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
         self.artifact_object: aws.s3.BucketObjectv2 | None = None
         artifact = self.model_artifact
         if artifact is None:
-            return None, None
+            return None, None  # and pulumi_aws.s3 (a quarter of a second to import) is never loaded
+        rule_args = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs
+        by_default_args = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
         child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(f"{name}-artifacts", region=region, tags=dict(tags), opts=child)
         # S3 refuses concurrent changes to one bucket's settings (OperationAborted), so they go one after another.
@@ -395,11 +391,7 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-artifacts-encryption",
             bucket=bucket.id,
-            rules=[
-                EncryptionRuleArgs(
-                    apply_server_side_encryption_by_default=EncryptionByDefaultArgs(sse_algorithm="AES256")
-                )
-            ],
+            rules=[rule_args(apply_server_side_encryption_by_default=by_default_args(sse_algorithm="AES256"))],
             region=region,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ownership]),
         )
