@@ -1,14 +1,18 @@
 """IAM policy documents, built as plain dicts so they can be read, tested and diffed.
 
-The execution role gets only what a serverless endpoint's container does at run time: pull its image and
-write its own logs and metrics. No `AmazonSageMakerFullAccess`, no wildcard actions; `Resource: "*"` only
-for the two actions IAM cannot scope (`ecr:GetAuthorizationToken`, `cloudwatch:PutMetricData`).
+The execution role gets only what the endpoint's container does at run time: pull its image, write its own
+logs and metrics, and (with `pooling: server`) read its one model artifact. No `AmazonSageMakerFullAccess`,
+no wildcard actions; `Resource: "*"` only for the two actions IAM cannot scope (`ecr:GetAuthorizationToken`,
+`cloudwatch:PutMetricData`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import pulumi
 
 from components.images import EcrImage
 
@@ -40,8 +44,16 @@ def sagemaker_trust_policy() -> PolicyDocument:
 
 
 def execution_policy(
-    *, image: EcrImage, partition: str, region: str, account_id: str, endpoint_name: str
+    *,
+    image: EcrImage,
+    partition: str,
+    region: str,
+    account_id: str,
+    endpoint_name: str,
+    model_artifact_arn: Any = None,
+    extra_statements: Sequence[Mapping[str, Any]] = (),
 ) -> PolicyDocument:
+    """What the container does at run time; `model_artifact_arn` (may be an Output) adds reading that one object."""
     log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{endpoint_log_group_name(endpoint_name)}"
     return {
         "Version": "2012-10-17",
@@ -82,6 +94,36 @@ def execution_policy(
                 "Resource": "*",
                 "Condition": {"StringEquals": {"cloudwatch:namespace": ENDPOINT_METRICS_NAMESPACE}},
             },
+            *([read_model_artifact_statement(model_artifact_arn)] if model_artifact_arn is not None else []),
+            *(dict(statement) for statement in extra_statements),
+        ],
+    }
+
+
+# The Sids above: extra statements may not reuse them.
+EXECUTION_POLICY_SIDS = frozenset(
+    {"PullInferenceImage", "AuthenticateToEcr", "WriteEndpointLogs", "PublishEndpointMetrics", "ReadModelArtifact"}
+)
+
+
+def read_model_artifact_statement(object_arn: Any) -> dict[str, Any]:
+    """SageMaker copies model.tar.gz with the execution role: that one object, and nothing else in S3."""
+    return {"Sid": "ReadModelArtifact", "Effect": "Allow", "Action": "s3:GetObject", "Resource": object_arn}
+
+
+def deny_insecure_transport_policy(bucket_arn: Any) -> PolicyDocument:
+    """A bucket policy that refuses every request made over plain HTTP, whoever makes it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
         ],
     }
 
@@ -103,3 +145,8 @@ def invoke_endpoint_policy(endpoint_arn: str) -> PolicyDocument:
 
 def to_json(document: PolicyDocument) -> str:
     return json.dumps(document, indent=2, sort_keys=False)
+
+
+def to_json_output(document: PolicyDocument) -> pulumi.Output[str]:
+    """The same text as `to_json`, for documents that hold Outputs (an ARN not known before the resource exists)."""
+    return pulumi.Output.json_dumps(document, indent=2, sort_keys=False)

@@ -6,8 +6,10 @@ Every check returns a sentence that names the bad value and what is allowed, and
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
+from functools import cache
 
 from components.images import parse_ecr_image_uri
 from components.regions import REGION_PATTERN, partition_of
@@ -168,3 +170,127 @@ def check_component_name(value: str) -> list[str]:
         f"component name {value!r} is not usable: its children are named after it, so use 1-48 letters, "
         "digits and hyphens, starting and ending with a letter or digit"
     ]
+
+
+# --- endpoint type, instances, monitoring, pooling, extra statements ---------------------------------------------
+
+ENDPOINT_TYPES = ("serverless", "instances")
+POOLING_MODES = ("client", "server")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+STATEMENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9]+$")
+# AWS Graviton (ARM) instance families: c6g, c6gd, c6gn, c7g, c8g, m6g, m6gd, m8g, r6g, r6gd, r7gd, r8g...
+_GRAVITON_INSTANCE = re.compile(r"^ml\.[cmr]\d+g[a-z]*\.")
+
+
+@cache
+def sagemaker_instance_types() -> tuple[str, ...]:
+    """The real-time instance types the SageMaker API accepts, read from the pinned botocore's service model.
+
+    Loaded at validation time (about 0.1 s, once), so the list is always the one of the SDK this project pins
+    rather than a copy that goes stale: botocore's `ProductionVariantInstanceType` enum.
+    """
+    import botocore.session  # imported here: only instance mode pays for loading the service model
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return tuple(model.shape_for("ProductionVariantInstanceType").enum)
+
+
+def check_endpoint_type(value: str) -> list[str]:
+    if value in ENDPOINT_TYPES:
+        return []
+    return [f"endpointType {value!r} is not supported: use one of {', '.join(ENDPOINT_TYPES)}"]
+
+
+def check_instance_type(value: str, *, image_uri: str | None) -> list[str]:
+    known = sagemaker_instance_types()
+    if not isinstance(value, str) or value not in known:
+        close = difflib.get_close_matches(str(value), known, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        return [
+            f"instanceType {value!r} is not a SageMaker real-time instance type: use one of the "
+            f"{len(known)} types of the API's ProductionVariantInstanceType list, e.g. ml.m5.large or "
+            f"ml.c6i.large{hint}"
+        ]
+    if image_uri is None and _GRAVITON_INSTANCE.match(value):
+        return [
+            f"instanceType {value!r} is an AWS Graviton (ARM) instance but the Hugging Face CPU image is "
+            "x86_64 only: use an x86 type such as ml.m5.large or ml.c6i.large, or set imageUri to an ARM image"
+        ]
+    return []
+
+
+def check_whole_number_at_least(key: str, value: object, minimum: int, meaning: str) -> list[str]:
+    if _is_int(value) and value >= minimum:  # type: ignore[operator]
+        return []
+    return [f"{key} {value!r} is not allowed: use a whole number of at least {minimum} ({meaning})"]
+
+
+def check_instance_counts(min_instances: int, max_instances: int) -> list[str]:
+    problems = [
+        *check_whole_number_at_least("minInstances", min_instances, 1, "instances always running, the initial count"),
+        *check_whole_number_at_least("maxInstances", max_instances, 1, "the most instances autoscaling may start"),
+    ]
+    if not problems and min_instances > max_instances:
+        problems.append(
+            f"minInstances {min_instances} exceeds maxInstances {max_instances}: the minimum must be at most the "
+            "maximum"
+        )
+    return problems
+
+
+def check_target_invocations(value: int) -> list[str]:
+    return check_whole_number_at_least(
+        "targetInvocationsPerInstance", value, 1, "invocations per instance per minute that autoscaling aims for"
+    )
+
+
+def check_cooldown(key: str, value: int) -> list[str]:
+    return check_whole_number_at_least(key, value, 0, "seconds")
+
+
+def check_alarm_email(value: str | None) -> list[str]:
+    if value is None or (isinstance(value, str) and EMAIL_PATTERN.match(value)):
+        return []
+    return [f"alarmEmail {value!r} is not an email address: expected something like 'ops@example.com'"]
+
+
+def check_pooling(value: str) -> list[str]:
+    if value in POOLING_MODES:
+        return []
+    return [
+        f"pooling {value!r} is not supported: use 'client' (the container answers token vectors and the client "
+        "pools them) or 'server' (the container answers sentence vectors)"
+    ]
+
+
+def check_extra_statements(statements: object, *, reserved_sids: frozenset[str], own_role: bool) -> list[str]:
+    """Extra execution-role statements: IAM's required shape, checked where it is plain data."""
+    if not statements:
+        return []
+    if own_role:
+        return [
+            "execution_role_statements cannot be added to a role you bring (executionRoleArn): attach them to "
+            "that role yourself, or let this component create the role"
+        ]
+    if not isinstance(statements, list | tuple):
+        return [f"execution_role_statements {statements!r} is not a list of IAM policy statements"]
+    problems = []
+    for index, statement in enumerate(statements):
+        where = f"execution_role_statements[{index}]"
+        if not isinstance(statement, Mapping):
+            problems.append(f"{where} {statement!r} is not a statement: expected a dict with Effect, Action, Resource")
+            continue
+        if statement.get("Effect") not in ("Allow", "Deny"):
+            problems.append(f"{where} has Effect {statement.get('Effect')!r}: use 'Allow' or 'Deny'")
+        action = statement.get("Action")
+        actions = [action] if isinstance(action, str) else action
+        if not isinstance(actions, list | tuple) or not actions or not all(isinstance(a, str) for a in actions):
+            problems.append(f"{where} has Action {action!r}: use an action such as 's3:GetObject' or a list of them")
+        if "Resource" not in statement:
+            problems.append(f"{where} has no Resource: name the ARNs the role may use")
+        sid = statement.get("Sid")
+        if sid is not None and (not isinstance(sid, str) or not STATEMENT_ID_PATTERN.match(sid)):
+            problems.append(f"{where} has Sid {sid!r}: use letters and digits only")
+        elif sid in reserved_sids:
+            problems.append(f"{where} has Sid {sid!r}, which this component already uses: choose another")
+    return problems

@@ -8,7 +8,7 @@ import pulumi
 import pytest
 
 from components import ServerlessEmbeddingEndpoint, ServerlessEmbeddingEndpointArgs
-from tests.infra.pulumi_harness import STACK_EXPORTS, Deployment, run_program
+from tests.infra.pulumi_harness import OPTIONAL_EXPORTS, STACK_EXPORTS, Deployment, run_program
 from tests.infra.stack_config import load_stack_config
 from tests.paths import PROJECT_DIR
 
@@ -30,8 +30,9 @@ def deploy_component() -> DeployComponent:
             component = ServerlessEmbeddingEndpoint(
                 name, args or ServerlessEmbeddingEndpointArgs(region=region), opts() if opts else None
             )
-            for key in STACK_EXPORTS:
-                pulumi.export(key, getattr(component, key))
+            for key in (*STACK_EXPORTS, *OPTIONAL_EXPORTS):
+                if getattr(component, key) is not None:
+                    pulumi.export(key, getattr(component, key))
 
         return run_program(program, config={"aws:region": region})
 

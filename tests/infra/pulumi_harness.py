@@ -33,9 +33,21 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 MODEL = "aws:sagemaker/model:Model"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 PREBUILT_IMAGE_INVOKE = "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"
 
-# The stack's contract with later parts: these exports, under these names.
+# The stack's contract with later parts: these exports, under these names, with the default settings.
 STACK_EXPORTS = (
     "endpoint_name",
     "endpoint_arn",
@@ -45,7 +57,12 @@ STACK_EXPORTS = (
     "role_arn",
     "image_uri",
     "invoke_policy_json",
+    "endpoint_type",
+    "pooling",
+    "dashboard_url",
 )
+# Exported only when their feature is on: an alarm email, server pooling.
+OPTIONAL_EXPORTS = ("alarm_topic_arn", "model_artifact_bucket", "model_data_url")
 
 # Registry accounts of the AWS Deep Learning Containers (which hold huggingface-pytorch-inference), as the
 # pulumi-aws provider's `getPrebuiltEcrImage` table has them. Regions missing here have no registry.
@@ -99,6 +116,8 @@ _DNS_SUFFIX_BY_PARTITION = {
 def dns_suffix_of(region: str) -> str:
     return _DNS_SUFFIX_BY_PARTITION[partition_of(region)]
 
+
+_BUCKET_SETTINGS = frozenset({BUCKET_PUBLIC_ACCESS_BLOCK, BUCKET_OWNERSHIP_CONTROLS, BUCKET_ENCRYPTION, BUCKET_POLICY})
 
 # Where each SageMaker resource type keeps its ARN path segment.
 _SAGEMAKER_ARN_KIND = {
@@ -160,17 +179,68 @@ class AwsProviderMocks(pulumi.runtime.Mocks):
             return provider_id, inputs
         region = self.region_of(args.provider or "", inputs)
         partition = partition_of(region)
+        tags = dict(inputs.get("tags") or {})
+        if args.typ == BUCKET:
+            return self._bucket(inputs, args.name, urn, region, partition)
+        if args.typ in _BUCKET_SETTINGS:
+            # Bucket sub-resources are identified by their bucket's name.
+            return str(inputs["bucket"]), {**inputs, "region": region}
+        if args.typ == BUCKET_OBJECT:
+            key = inputs["key"]
+            state = {
+                **inputs,
+                "arn": f"arn:{partition}:s3:::{inputs['bucket']}/{key}",
+                "etag": hashlib.md5(key.encode()).hexdigest(),  # the provider reports S3's ETag
+                "versionId": "",
+                "region": region,
+                "tagsAll": tags,
+            }
+            return key, state
+        if args.typ == SCALING_TARGET:
+            state = {
+                **inputs,
+                "arn": f"arn:{partition}:application-autoscaling:{region}:{self.account_id}:scalable-target/"
+                + hashlib.sha256(urn.encode()).hexdigest()[:32],
+                "tagsAll": tags,
+            }
+            return str(inputs["resourceId"]), state
+        if args.typ == SCALING_POLICY:
+            name = inputs.get("name") or autoname(args.name, urn)
+            state = {
+                **inputs,
+                "name": name,
+                "arn": f"arn:{partition}:autoscaling:{region}:{self.account_id}:scalingPolicy:"
+                f"{hashlib.sha256(urn.encode()).hexdigest()[:8]}:resource/{inputs['serviceNamespace']}/"
+                f"{inputs['resourceId']}:policyName/{name}",
+                "alarmArns": [],
+            }
+            return name, state
+        if args.typ == METRIC_ALARM:
+            name = inputs.get("name") or autoname(args.name, urn)
+            arn = f"arn:{partition}:cloudwatch:{region}:{self.account_id}:alarm:{name}"
+            return name, {**inputs, "name": name, "arn": arn, "tagsAll": tags}
+        if args.typ == DASHBOARD:
+            name = inputs["dashboardName"]
+            arn = f"arn:{partition}:cloudwatch::{self.account_id}:dashboard/{name}"
+            return name, {**inputs, "dashboardArn": arn}
+        if args.typ == TOPIC:
+            name = inputs.get("name") or autoname(args.name, urn)
+            arn = f"arn:{partition}:sns:{region}:{self.account_id}:{name}"
+            return arn, {**inputs, "name": name, "arn": arn, "owner": self.account_id, "tagsAll": tags}
+        if args.typ == TOPIC_SUBSCRIPTION:
+            arn = f"{inputs['topic']}:{hashlib.sha256(urn.encode()).hexdigest()[:36]}"
+            # An email subscription waits for the recipient to confirm it.
+            pending = inputs["protocol"] in ("email", "email-json")
+            return arn, {**inputs, "arn": arn, "ownerId": self.account_id, "pendingConfirmation": pending}
         name = inputs.get("name") or autoname(args.name, urn)
-        state = {**inputs, "name": name, "tagsAll": dict(inputs.get("tags") or {})}
-        if args.typ == "aws:iam/role:Role":
-            state.pop("tagsAll")
+        state = {**inputs, "name": name, "tagsAll": tags}
+        if args.typ == ROLE:
             state |= {
                 "arn": f"arn:{partition}:iam::{self.account_id}:role/{name}",
                 "uniqueId": "AROA" + hashlib.sha256(name.encode()).hexdigest()[:17].upper(),
-                "tagsAll": dict(inputs.get("tags") or {}),
             }
             return name, state
-        if args.typ == "aws:iam/rolePolicy:RolePolicy":
+        if args.typ == ROLE_POLICY:
             state.pop("tagsAll")
             return f"{inputs['role']}:{name}", state
         if args.typ in _SAGEMAKER_ARN_KIND:
@@ -179,6 +249,24 @@ class AwsProviderMocks(pulumi.runtime.Mocks):
             state["arn"] = f"arn:{partition}:sagemaker:{region}:{self.account_id}:{kind}/{name.lower()}"
             return name, state
         return f"{args.name}-id", state
+
+    def _bucket(
+        self, inputs: dict[str, Any], logical_name: str, urn: str, region: str, partition: str
+    ) -> tuple[str, dict[str, Any]]:
+        """pulumi-aws auto-names buckets in lower case (S3 refuses upper case) and cuts the name at 63."""
+        name = inputs.get("bucket") or autoname(logical_name.lower()[:55], urn)
+        suffix = dns_suffix_of(region)
+        state = {
+            **inputs,
+            "bucket": name,
+            "arn": f"arn:{partition}:s3:::{name}",
+            "bucketDomainName": f"{name}.s3.{suffix}",
+            "bucketRegionalDomainName": f"{name}.s3.{region}.{suffix}",
+            "region": region,
+            "hostedZoneId": "Z3AQBSTGFYJSTF",
+            "tagsAll": dict(inputs.get("tags") or {}),
+        }
+        return name, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any] | tuple[dict[str, Any], list[tuple[str, str]]]:
         """A dict is a successful answer; a (result, failures) pair is how a provider reports a failed invoke."""
@@ -285,6 +373,28 @@ class Deployment:
         found = self.of_type(type_token)
         assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
         return found[0]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the engine would be asked to do, as JSON data: registrations, invokes, exports."""
+        data = {
+            "registrations": [
+                {
+                    "type": r.type,
+                    "name": r.name,
+                    "urn": r.urn,
+                    "parent": r.parent,
+                    "provider": r.provider,
+                    "dependencies": sorted(r.dependencies),
+                    "custom": r.custom,
+                    "additional_secret_outputs": r.additional_secret_outputs,
+                    "inputs": r.inputs,
+                }
+                for r in self.registrations
+            ],
+            "invokes": [{"token": i.token, "args": i.args, "provider": i.provider} for i in self.invokes],
+            "exports": self.exports,
+        }
+        return json.loads(json.dumps(data, sort_keys=True))
 
 
 class _WarningCollector(logging.Handler):

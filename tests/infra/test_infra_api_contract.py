@@ -1,23 +1,58 @@
 """Replay what the program registers as the boto3 calls the provider makes, against the API's shapes and moto.
 
 The mocks only echo our own inputs back; this layer asks AWS's published API definitions (patterns, lengths,
-enums) and moto's IAM and SageMaker (policy grammar, references between model, config and endpoint) whether the
-same requests would be accepted.
+enums) and moto (IAM policy grammar; SageMaker's references between model, config and endpoint; Application
+Auto Scaling's namespace/dimension/resource-id rules; CloudWatch alarms and dashboards; SNS; S3 buckets, their
+settings and the uploaded artifact) whether the same requests would be accepted, for both endpoint types.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
-from components import ServerlessEmbeddingEndpointArgs
+from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs, ServerlessVariant
 from tests.infra.api_shapes import violations
-from tests.infra.pulumi_harness import ENDPOINT, ENDPOINT_CONFIG, MODEL, ROLE, ROLE_POLICY, Deployment
+from tests.infra.pulumi_harness import (
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_OBJECT,
+    BUCKET_OWNERSHIP_CONTROLS,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    DASHBOARD,
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    METRIC_ALARM,
+    MODEL,
+    ROLE,
+    ROLE_POLICY,
+    SCALING_POLICY,
+    SCALING_TARGET,
+    TOPIC,
+    TOPIC_SUBSCRIPTION,
+    Deployment,
+)
+
+MOTO_SERVICES = ("application-autoscaling", "cloudwatch", "sns", "s3")
+# One loader for every test's clients: it caches the parsed service models (sagemaker's alone is megabytes),
+# which a fresh default session (moto resets it for each test) would otherwise parse again every time.
+_LOADER = botocore.loaders.create_loader()
+
+
+def _client(service: str, region: str) -> Any:
+    session = botocore.session.Session()
+    session.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=session, region_name=region).client(service)
 
 
 def _tags(inputs: dict[str, Any]) -> list[dict[str, str]]:
@@ -59,34 +94,40 @@ def create_model_request(deployment: Deployment) -> dict[str, Any]:
             "Image": container["image"],
             "Mode": container["mode"],
             "Environment": container["environment"],
+            **({"ModelDataUrl": container["modelDataUrl"]} if "modelDataUrl" in container else {}),
         },
         "Tags": _tags(model.inputs),
     }
 
 
+def _production_variant(variant: dict[str, Any]) -> dict[str, Any]:
+    request = {"VariantName": variant["variantName"], "ModelName": variant["modelName"]}
+    if "serverlessConfig" in variant:
+        serverless = variant["serverlessConfig"]
+        request["ServerlessConfig"] = {
+            "MemorySizeInMB": _integer(serverless["memorySizeInMb"]),
+            "MaxConcurrency": _integer(serverless["maxConcurrency"]),
+            **(
+                {"ProvisionedConcurrency": _integer(serverless["provisionedConcurrency"])}
+                if "provisionedConcurrency" in serverless
+                else {}
+            ),
+        }
+    else:
+        request |= {
+            "InstanceType": variant["instanceType"],
+            "InitialInstanceCount": _integer(variant["initialInstanceCount"]),
+            # The provider's schema default for an unset initial_variant_weight.
+            "InitialVariantWeight": variant.get("initialVariantWeight", 1.0),
+        }
+    return request
+
+
 def create_endpoint_config_request(deployment: Deployment) -> dict[str, Any]:
     config = deployment.one(ENDPOINT_CONFIG)
-    variants = []
-    for variant in config.inputs["productionVariants"]:
-        serverless = variant["serverlessConfig"]
-        variants.append(
-            {
-                "VariantName": variant["variantName"],
-                "ModelName": variant["modelName"],
-                "ServerlessConfig": {
-                    "MemorySizeInMB": _integer(serverless["memorySizeInMb"]),
-                    "MaxConcurrency": _integer(serverless["maxConcurrency"]),
-                    **(
-                        {"ProvisionedConcurrency": _integer(serverless["provisionedConcurrency"])}
-                        if "provisionedConcurrency" in serverless
-                        else {}
-                    ),
-                },
-            }
-        )
     return {
         "EndpointConfigName": config.state["name"],
-        "ProductionVariants": variants,
+        "ProductionVariants": [_production_variant(v) for v in config.inputs["productionVariants"]],
         "Tags": _tags(config.inputs),
     }
 
@@ -100,32 +141,235 @@ def create_endpoint_request(deployment: Deployment) -> dict[str, Any]:
     }
 
 
-ARGS = {
-    "defaults": ServerlessEmbeddingEndpointArgs(region="us-east-1"),
-    "every option": ServerlessEmbeddingEndpointArgs(
+def scaling_requests(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
+    requests = []
+    for target in deployment.of_type(SCALING_TARGET):
+        inputs = target.inputs
+        requests.append(
+            (
+                "application-autoscaling",
+                "RegisterScalableTarget",
+                {
+                    "ServiceNamespace": inputs["serviceNamespace"],
+                    "ResourceId": inputs["resourceId"],
+                    "ScalableDimension": inputs["scalableDimension"],
+                    "MinCapacity": _integer(inputs["minCapacity"]),
+                    "MaxCapacity": _integer(inputs["maxCapacity"]),
+                    "Tags": dict(inputs.get("tags") or {}),
+                },
+            )
+        )
+    for policy in deployment.of_type(SCALING_POLICY):
+        inputs = policy.inputs
+        tracking = inputs["targetTrackingScalingPolicyConfiguration"]
+        requests.append(
+            (
+                "application-autoscaling",
+                "PutScalingPolicy",
+                {
+                    "PolicyName": policy.state["name"],
+                    "ServiceNamespace": inputs["serviceNamespace"],
+                    "ResourceId": inputs["resourceId"],
+                    "ScalableDimension": inputs["scalableDimension"],
+                    "PolicyType": inputs["policyType"],
+                    "TargetTrackingScalingPolicyConfiguration": {
+                        "TargetValue": float(tracking["targetValue"]),
+                        "PredefinedMetricSpecification": {
+                            "PredefinedMetricType": tracking["predefinedMetricSpecification"]["predefinedMetricType"]
+                        },
+                        "ScaleInCooldown": _integer(tracking["scaleInCooldown"]),
+                        "ScaleOutCooldown": _integer(tracking["scaleOutCooldown"]),
+                    },
+                },
+            )
+        )
+    return requests
+
+
+def monitoring_requests(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
+    requests: list[tuple[str, str, dict[str, Any]]] = []
+    for topic in deployment.of_type(TOPIC):
+        requests.append(("sns", "CreateTopic", {"Name": topic.state["name"], "Tags": _tags(topic.inputs)}))
+    for subscription in deployment.of_type(TOPIC_SUBSCRIPTION):
+        inputs = subscription.inputs
+        requests.append(
+            (
+                "sns",
+                "Subscribe",
+                {
+                    "TopicArn": inputs["topic"],
+                    "Protocol": inputs["protocol"],
+                    "Endpoint": inputs["endpoint"],
+                    "ReturnSubscriptionArn": True,
+                },
+            )
+        )
+    for alarm in deployment.of_type(METRIC_ALARM):
+        inputs = alarm.inputs
+        statistic = (
+            {"ExtendedStatistic": inputs["extendedStatistic"]}
+            if "extendedStatistic" in inputs
+            else {"Statistic": inputs["statistic"]}
+        )
+        requests.append(
+            (
+                "cloudwatch",
+                "PutMetricAlarm",
+                {
+                    "AlarmName": inputs["name"],
+                    "AlarmDescription": inputs["alarmDescription"],
+                    "AlarmActions": inputs.get("alarmActions", []),
+                    "OKActions": inputs.get("okActions", []),
+                    "MetricName": inputs["metricName"],
+                    "Namespace": inputs["namespace"],
+                    **statistic,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(inputs["dimensions"].items())],
+                    "Period": _integer(inputs["period"]),
+                    "EvaluationPeriods": _integer(inputs["evaluationPeriods"]),
+                    "Threshold": float(inputs["threshold"]),
+                    "ComparisonOperator": inputs["comparisonOperator"],
+                    "TreatMissingData": inputs["treatMissingData"],
+                    "Tags": _tags(inputs),
+                },
+            )
+        )
+    for dashboard in deployment.of_type(DASHBOARD):
+        requests.append(
+            (
+                "cloudwatch",
+                "PutDashboard",
+                {
+                    "DashboardName": dashboard.inputs["dashboardName"],
+                    "DashboardBody": dashboard.inputs["dashboardBody"],
+                },
+            )
+        )
+    return requests
+
+
+def artifact_bucket_requests(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
+    if not deployment.of_type(BUCKET):
+        return []
+    bucket = deployment.one(BUCKET).state
+    name, region = bucket["bucket"], bucket["region"]
+    block = deployment.one(BUCKET_PUBLIC_ACCESS_BLOCK).inputs
+    ownership = deployment.one(BUCKET_OWNERSHIP_CONTROLS).inputs
+    encryption = deployment.one(BUCKET_ENCRYPTION).inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    obj = deployment.one(BUCKET_OBJECT).inputs
+    return [
+        (
+            "s3",
+            "CreateBucket",
+            {"Bucket": name}
+            if region == "us-east-1"
+            else {"Bucket": name, "CreateBucketConfiguration": {"LocationConstraint": region}},
+        ),
+        ("s3", "PutBucketTagging", {"Bucket": name, "Tagging": {"TagSet": _tags(deployment.one(BUCKET).inputs)}}),
+        (
+            "s3",
+            "PutPublicAccessBlock",
+            {
+                "Bucket": name,
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": block["blockPublicAcls"],
+                    "IgnorePublicAcls": block["ignorePublicAcls"],
+                    "BlockPublicPolicy": block["blockPublicPolicy"],
+                    "RestrictPublicBuckets": block["restrictPublicBuckets"],
+                },
+            },
+        ),
+        (
+            "s3",
+            "PutBucketOwnershipControls",
+            {
+                "Bucket": name,
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": ownership["rule"]["objectOwnership"]}]},
+            },
+        ),
+        (
+            "s3",
+            "PutBucketEncryption",
+            {
+                "Bucket": name,
+                "ServerSideEncryptionConfiguration": {
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": encryption["sseAlgorithm"]}}]
+                },
+            },
+        ),
+        ("s3", "PutBucketPolicy", {"Bucket": name, "Policy": deployment.one(BUCKET_POLICY).inputs["policy"]}),
+        (
+            "s3",
+            "PutObject",
+            {
+                "Bucket": obj["bucket"],
+                "Key": obj["key"],
+                "Body": Path(obj["source"].path).read_bytes(),
+                "ContentType": obj["contentType"],
+            },
+        ),
+    ]
+
+
+def every_request(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
+    """The calls the provider makes for this deployment, in the order the engine would create things."""
+    return [
+        *artifact_bucket_requests(deployment),
+        ("iam", "CreateRole", create_role_request(deployment)),
+        ("iam", "PutRolePolicy", put_role_policy_request(deployment)),
+        ("sagemaker", "CreateModel", create_model_request(deployment)),
+        ("sagemaker", "CreateEndpointConfig", create_endpoint_config_request(deployment)),
+        ("sagemaker", "CreateEndpoint", create_endpoint_request(deployment)),
+        *scaling_requests(deployment),
+        *monitoring_requests(deployment),
+        ("iam", "CreatePolicy", {"PolicyName": "invoke", "PolicyDocument": deployment.exports["invoke_policy_json"]}),
+    ]
+
+
+ARGS: dict[str, Callable[[Path], ServerlessEmbeddingEndpointArgs]] = {
+    "defaults": lambda _: ServerlessEmbeddingEndpointArgs(region="us-east-1"),
+    "every option": lambda _: ServerlessEmbeddingEndpointArgs(
         region="eu-west-1",
         endpoint_name="kb-embeddings-" + "x" * 49,
         model_id="BAAI/bge-small-en-v1.5",
         model_revision="5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
-        memory_size_mb=6144,
-        max_concurrency=200,
-        provisioned_concurrency=200,
+        serverless=ServerlessVariant(memory_size_mb=6144, max_concurrency=200, provisioned_concurrency=200),
+        monitoring=Monitoring(alarm_email="ops@example.com"),
         tags={"cost-center": "kb"},
     ),
-    "china": ServerlessEmbeddingEndpointArgs(region="cn-north-1", memory_size_mb=1024, max_concurrency=1),
+    "china": lambda _: ServerlessEmbeddingEndpointArgs(
+        region="cn-north-1", serverless=ServerlessVariant(memory_size_mb=1024, max_concurrency=1)
+    ),
+    "instances": lambda _: ServerlessEmbeddingEndpointArgs(
+        region="eu-west-1",
+        # moto's own instance-type list stops at ml.c5 (botocore's, checked above, has ml.c6i and newer).
+        instances=InstancesVariant(instance_type="ml.c5.xlarge", min_instances=2, max_instances=5),
+        monitoring=Monitoring(alarm_email="ops@example.com"),
+        tags={"cost-center": "kb"},
+    ),
+    "server pooling on instances": lambda build_dir: ServerlessEmbeddingEndpointArgs(
+        region="eu-west-1",
+        instances=InstancesVariant(),
+        pooling="server",
+        artifact_build_dir=build_dir,
+        tags={"cost-center": "kb"},
+    ),
+    "server pooling, serverless, us-east-1": lambda build_dir: ServerlessEmbeddingEndpointArgs(
+        region="us-east-1", pooling="server", artifact_build_dir=build_dir
+    ),
 }
 
 
 @pytest.fixture(params=list(ARGS), ids=list(ARGS))
-def deployment(request: pytest.FixtureRequest, deploy_component) -> Deployment:
-    args = ARGS[request.param]
+def deployment(request: pytest.FixtureRequest, deploy_component, tmp_path: Path) -> Deployment:
+    args = ARGS[request.param](tmp_path)
     return deploy_component(args, region=args.region)
 
 
 @pytest.fixture
 def aws_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_IAM"):
-        monkeypatch.delenv(variable, raising=False)
+    for variable in list(os.environ):
+        if variable == "AWS_PROFILE" or variable.startswith("AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(variable)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
@@ -133,15 +377,7 @@ def aws_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_every_request_satisfies_the_api_shapes(deployment: Deployment) -> None:
-    requests = [
-        ("iam", "CreateRole", create_role_request(deployment)),
-        ("iam", "PutRolePolicy", put_role_policy_request(deployment)),
-        ("sagemaker", "CreateModel", create_model_request(deployment)),
-        ("sagemaker", "CreateEndpointConfig", create_endpoint_config_request(deployment)),
-        ("sagemaker", "CreateEndpoint", create_endpoint_request(deployment)),
-        ("iam", "CreatePolicy", {"PolicyName": "invoke", "PolicyDocument": deployment.exports["invoke_policy_json"]}),
-    ]
-    for service, operation, params in requests:
+    for service, operation, params in every_request(deployment):
         assert violations(service, operation, params) == [], f"{service}:{operation}"
 
 
@@ -154,28 +390,47 @@ def test_the_shape_check_catches_what_botocore_lets_through() -> None:
                 "VariantName": "AllTraffic",
                 "ModelName": "m",
                 "ServerlessConfig": {"MemorySizeInMB": 512, "MaxConcurrency": 201},
-            }
+            },
+            {"VariantName": "Instances", "ModelName": "m", "InstanceType": "ml.t3.medium", "InitialInstanceCount": 0},
         ],
     }
     found = violations("sagemaker", "CreateEndpointConfig", bad)
     assert any("EndpointConfigName" in v and "does not match" in v for v in found)
     assert any("MemorySizeInMB: 512 is below the minimum 1024" in v for v in found)
     assert any("MaxConcurrency: 201 is above the maximum 200" in v for v in found)
+    assert any("InstanceType: 'ml.t3.medium' is not one of" in v for v in found)
+    assert any("InitialInstanceCount: 0 is below the minimum 1" in v for v in found)
+    alarm = {"AlarmName": "a", "ComparisonOperator": "Bigger", "TreatMissingData": "x" * 256}
+    found = violations("cloudwatch", "PutMetricAlarm", alarm)
+    assert any("ComparisonOperator: 'Bigger' is not one of" in v for v in found)
+    assert any("TreatMissingData: 256 characters, at most 255 allowed" in v for v in found)
 
 
 def test_moto_accepts_the_whole_chain_and_the_references_line_up(aws_api: None, deployment: Deployment) -> None:
     region = deployment.exports["region"]
-    iam = boto3.client("iam", region_name=region)
-    sagemaker = boto3.client("sagemaker", region_name=region)
+    iam = _client("iam", region)
+    sagemaker = _client("sagemaker", region)
+    clients = {service: _client(service, region) for service in MOTO_SERVICES}
 
     role = iam.create_role(**create_role_request(deployment))["Role"]
     iam.put_role_policy(**put_role_policy_request(deployment))  # moto checks the policy grammar
     iam.create_policy(PolicyName="invoke-embeddings", PolicyDocument=deployment.exports["invoke_policy_json"])
     assert create_model_request(deployment)["ExecutionRoleArn"] == role["Arn"] == deployment.exports["role_arn"]
 
+    # moto enforces a bucket policy but ignores its Condition, so the TLS-only Deny would refuse moto's own
+    # requests: the policy goes on last here, after the object has been written and read back.
+    bucket_requests = artifact_bucket_requests(deployment)
+    for service, operation, params in [r for r in bucket_requests if r[1] != "PutBucketPolicy"]:
+        clients[service]._make_api_call(operation, params)
+    _check_artifact(clients["s3"], deployment)
+    for service, operation, params in [r for r in bucket_requests if r[1] == "PutBucketPolicy"]:
+        clients[service]._make_api_call(operation, params)
+        assert clients["s3"].get_bucket_policy(Bucket=params["Bucket"])["Policy"] == params["Policy"]
     sagemaker.create_model(**create_model_request(deployment))
     sagemaker.create_endpoint_config(**create_endpoint_config_request(deployment))  # moto checks the model exists
     sagemaker.create_endpoint(**create_endpoint_request(deployment))  # and that the config exists
+    for service, operation, params in [*scaling_requests(deployment), *monitoring_requests(deployment)]:
+        clients[service]._make_api_call(operation, params)
 
     described = sagemaker.describe_endpoint(EndpointName=deployment.exports["endpoint_name"])
     assert described["EndpointConfigName"] == deployment.exports["endpoint_config_name"]
@@ -185,3 +440,53 @@ def test_moto_accepts_the_whole_chain_and_the_references_line_up(aws_api: None, 
     model = sagemaker.describe_model(ModelName=deployment.exports["model_name"])
     image_region = model["PrimaryContainer"]["Image"].split(".")[3]
     assert image_region == region, "SageMaker refuses images from another region"
+    _check_scaling(clients["application-autoscaling"], deployment)
+    _check_monitoring(clients["cloudwatch"], clients["sns"], deployment)
+    if deployment.of_type(BUCKET_OBJECT):
+        assert model["PrimaryContainer"]["ModelDataUrl"] == deployment.exports["model_data_url"]
+    else:
+        assert "ModelDataUrl" not in model["PrimaryContainer"]
+
+
+def _check_scaling(autoscaling: Any, deployment: Deployment) -> None:
+    targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    if not deployment.of_type(SCALING_TARGET):
+        assert targets == []
+        return
+    (target,) = targets
+    assert target["ResourceId"] == f"endpoint/{deployment.exports['endpoint_name']}/variant/AllTraffic"
+    (policy,) = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    assert policy["ResourceId"] == target["ResourceId"]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
+
+
+def _check_monitoring(cloudwatch: Any, sns: Any, deployment: Deployment) -> None:
+    alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in alarms) == sorted(a.inputs["name"] for a in deployment.of_type(METRIC_ALARM))
+    topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == topics, "every alarm notifies the topic, or there is none"
+    dashboards = [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]
+    assert dashboards == [d.inputs["dashboardName"] for d in deployment.of_type(DASHBOARD)]
+    assert all(t.state["arn"] in topics for t in deployment.of_type(TOPIC))
+
+
+def _check_artifact(s3: Any, deployment: Deployment) -> None:
+    if not deployment.of_type(BUCKET_OBJECT):
+        return
+    bucket = deployment.one(BUCKET).state["bucket"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    url = create_model_request(deployment)["PrimaryContainer"]["ModelDataUrl"]
+    assert url.startswith(f"s3://{bucket}/")
+    stored = s3.get_object(Bucket=bucket, Key=url.removeprefix(f"s3://{bucket}/"))["Body"].read()
+    assert stored == Path(deployment.one(BUCKET_OBJECT).inputs["source"].path).read_bytes()
+    read = next(
+        s
+        for s in json.loads(deployment.one(ROLE_POLICY).inputs["policy"])["Statement"]
+        if s.get("Sid") == "ReadModelArtifact"
+    )
+    assert read["Resource"] == f"arn:aws:s3:::{url.removeprefix('s3://')}"

@@ -6,7 +6,7 @@ import json
 
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
-from components import ServerlessEmbeddingEndpointArgs
+from components import ServerlessEmbeddingEndpointArgs, ServerlessVariant
 from tests.infra.pulumi_harness import ENDPOINT_CONFIG, MODEL, ROLE, ROLE_POLICY
 
 OWN_ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-kb"
@@ -35,7 +35,8 @@ def test_image_override_is_used_and_is_the_only_repository_the_role_may_pull(dep
 
 def test_provisioned_concurrency_and_sizes_reach_the_serverless_config(deploy_component) -> None:
     args = ServerlessEmbeddingEndpointArgs(
-        region="us-east-1", memory_size_mb=6144, max_concurrency=5, provisioned_concurrency=1
+        region="us-east-1",
+        serverless=ServerlessVariant(memory_size_mb=6144, max_concurrency=5, provisioned_concurrency=1),
     )
     deployment = deploy_component(args)
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from components import InvalidEndpointArgsError, ServerlessEmbeddingEndpointArgs
+from components import (
+    InstancesVariant,
+    InvalidEndpointArgsError,
+    Monitoring,
+    ServerlessEmbeddingEndpointArgs,
+    ServerlessVariant,
+)
 from tests.infra.pulumi_harness import ProgramFailed
 
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
@@ -19,16 +26,32 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("model id with double dash", {"model_id": "org/name--x"}, ["modelId 'org/name--x'"]),
     ("revision with spaces", {"model_revision": "main branch"}, ["modelRevision 'main branch'", "commit hash"]),
     ("task with capitals", {"task": "Feature_Extraction"}, ["task 'Feature_Extraction'", "'feature-extraction'"]),
-    ("memory not a step of 1024", {"memory_size_mb": 3000}, ["memorySizeMb 3000", "1024, 2048, 3072"]),
-    ("memory above 6144", {"memory_size_mb": 7168}, ["memorySizeMb 7168", "6144"]),
-    ("memory of zero", {"memory_size_mb": 0}, ["memorySizeMb 0"]),
-    ("max concurrency zero", {"max_concurrency": 0}, ["maxConcurrency 0", "from 1 to 200"]),
-    ("max concurrency above 200", {"max_concurrency": 201}, ["maxConcurrency 201", "from 1 to 200"]),
-    ("max concurrency not an int", {"max_concurrency": 2.5}, ["maxConcurrency 2.5"]),
-    ("provisioned negative", {"provisioned_concurrency": -1}, ["provisionedConcurrency -1", "from 1 to 200"]),
+    (
+        "memory not a step of 1024",
+        {"serverless": ServerlessVariant(memory_size_mb=3000)},
+        ["memorySizeMb 3000", "1024, 2048, 3072"],
+    ),
+    ("memory above 6144", {"serverless": ServerlessVariant(memory_size_mb=7168)}, ["memorySizeMb 7168", "6144"]),
+    ("memory of zero", {"serverless": ServerlessVariant(memory_size_mb=0)}, ["memorySizeMb 0"]),
+    (
+        "max concurrency zero",
+        {"serverless": ServerlessVariant(max_concurrency=0)},
+        ["maxConcurrency 0", "from 1 to 200"],
+    ),
+    (
+        "max concurrency above 200",
+        {"serverless": ServerlessVariant(max_concurrency=201)},
+        ["maxConcurrency 201", "from 1 to 200"],
+    ),
+    ("max concurrency not an int", {"serverless": ServerlessVariant(max_concurrency=2.5)}, ["maxConcurrency 2.5"]),
+    (
+        "provisioned negative",
+        {"serverless": ServerlessVariant(provisioned_concurrency=-1)},
+        ["provisionedConcurrency -1", "from 1 to 200"],
+    ),
     (
         "provisioned above max",
-        {"max_concurrency": 2, "provisioned_concurrency": 3},
+        {"serverless": ServerlessVariant(max_concurrency=2, provisioned_concurrency=3)},
         ["provisionedConcurrency 3 exceeds maxConcurrency 2"],
     ),
     ("region shape", {"region": "useast1"}, ["region 'useast1'", "'us-east-1'"]),
@@ -51,6 +74,85 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("reserved tag key", {"tags": {"aws:owner": "me"}}, ["tag key 'aws:owner'"]),
     ("tag value too long", {"tags": {"note": "x" * 257}}, ["tag 'note' has value"]),
+    # Instances
+    (
+        "unknown instance type",
+        {"instances": InstancesVariant(instance_type="ml.m5.larg")},
+        ["instanceType 'ml.m5.larg'", "ProductionVariantInstanceType", "did you mean ml.m5.large"],
+    ),
+    ("instance type without ml.", {"instances": InstancesVariant(instance_type="m5.large")}, ["'m5.large'"]),
+    (
+        "Graviton with the x86 image",
+        {"instances": InstancesVariant(instance_type="ml.c7g.large")},
+        ["instanceType 'ml.c7g.large'", "Graviton", "x86_64"],
+    ),
+    ("min instances zero", {"instances": InstancesVariant(min_instances=0)}, ["minInstances 0", "at least 1"]),
+    ("max instances not an int", {"instances": InstancesVariant(max_instances=2.5)}, ["maxInstances 2.5"]),
+    (
+        "min above max",
+        {"instances": InstancesVariant(min_instances=3, max_instances=2)},
+        ["minInstances 3 exceeds maxInstances 2"],
+    ),
+    (
+        "target invocations zero",
+        {"instances": InstancesVariant(target_invocations_per_instance=0)},
+        ["targetInvocationsPerInstance 0", "at least 1"],
+    ),
+    ("negative cooldown", {"instances": InstancesVariant(scale_in_cooldown_s=-5)}, ["scale_in_cooldown_s -5"]),
+    (
+        "both endpoint types",
+        {"serverless": ServerlessVariant(), "instances": InstancesVariant()},
+        ["serverless and instances are both set"],
+    ),
+    # Monitoring
+    ("alarm email without @", {"monitoring": Monitoring(alarm_email="ops")}, ["alarmEmail 'ops'", "ops@example.com"]),
+    ("latency threshold zero", {"monitoring": Monitoring(model_latency_p90_ms=0)}, ["model_latency_p90_ms 0"]),
+    ("setup threshold negative", {"monitoring": Monitoring(model_setup_time_s=-1)}, ["model_setup_time_s -1"]),
+    # Pooling
+    ("unknown pooling", {"pooling": "mean"}, ["pooling 'mean'", "'client'", "'server'"]),
+    (
+        "server pooling without the folder",
+        {"pooling": "server", "model_artifact_dir": Path("/nonexistent/model_artifact")},
+        ["model artifact folder '/nonexistent/model_artifact' does not exist", "code/inference.py"],
+    ),
+    # Extra execution-role statements
+    (
+        "statement without effect",
+        {"execution_role_statements": [{"Action": "s3:GetObject", "Resource": "*"}]},
+        ["execution_role_statements[0] has Effect None", "'Allow'"],
+    ),
+    (
+        "statement with an empty action list",
+        {"execution_role_statements": [{"Effect": "Allow", "Action": [], "Resource": "*"}]},
+        ["execution_role_statements[0] has Action []"],
+    ),
+    (
+        "statement without resource",
+        {"execution_role_statements": [{"Effect": "Allow", "Action": "kms:Decrypt"}]},
+        ["execution_role_statements[0] has no Resource"],
+    ),
+    (
+        "statement reusing a Sid",
+        {
+            "execution_role_statements": [
+                {"Sid": "AuthenticateToEcr", "Effect": "Allow", "Action": "a:b", "Resource": "*"}
+            ]
+        },
+        ["Sid 'AuthenticateToEcr'", "already uses"],
+    ),
+    (
+        "statement that is a string",
+        {"execution_role_statements": ["s3:GetObject"]},
+        ["'s3:GetObject' is not a statement"],
+    ),
+    (
+        "statements with your own role",
+        {
+            "execution_role_arn": "arn:aws:iam::123456789012:role/mine",
+            "execution_role_statements": [{"Effect": "Allow", "Action": "a:b", "Resource": "*"}],
+        },
+        ["cannot be added to a role you bring"],
+    ),
 ]
 
 
@@ -71,7 +173,9 @@ def test_bad_value_is_refused_by_name_before_anything_is_registered(
 
 def test_all_problems_are_reported_at_once(deploy_component) -> None:
     args = ServerlessEmbeddingEndpointArgs(
-        region="us-east-1", endpoint_name="bad name", memory_size_mb=100, max_concurrency=0
+        region="us-east-1",
+        endpoint_name="bad name",
+        serverless=ServerlessVariant(memory_size_mb=100, max_concurrency=0),
     )
 
     with pytest.raises(ProgramFailed) as failure:
@@ -95,12 +199,40 @@ def test_limits_themselves_are_accepted(deploy_component) -> None:
     edge = ServerlessEmbeddingEndpointArgs(
         region="us-east-1",
         endpoint_name="a" * 63,
-        memory_size_mb=6144,
-        max_concurrency=200,
-        provisioned_concurrency=200,
+        serverless=ServerlessVariant(memory_size_mb=6144, max_concurrency=200, provisioned_concurrency=200),
         model_id="BAAI/bge-small-en-v1.5",
         model_revision="5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
     )
-    assert ServerlessEmbeddingEndpointArgs(region="us-east-1", memory_size_mb=1024).problems() == []
+    assert (
+        ServerlessEmbeddingEndpointArgs(
+            region="us-east-1", serverless=ServerlessVariant(memory_size_mb=1024)
+        ).problems()
+        == []
+    )
     deployment = deploy_component(edge, name="e" * 48)
     assert deployment.exports["endpoint_name"] == "a" * 63
+
+
+def test_instance_types_are_the_pinned_botocore_service_models_enum() -> None:
+    """Read at validation time from botocore's data, so the list is never a stale copy."""
+    import gzip
+    import json
+
+    import botocore
+
+    from components.validation import sagemaker_instance_types
+
+    data = Path(botocore.__file__).parent / "data" / "sagemaker"
+    (model_file,) = data.glob("*/service-2.json.gz")
+    enum = json.loads(gzip.decompress(model_file.read_bytes()))["shapes"]["ProductionVariantInstanceType"]["enum"]
+    assert sagemaker_instance_types() == tuple(enum)
+    assert "ml.m5.large" in enum and "ml.t3.medium" not in enum
+
+
+def test_a_graviton_instance_is_accepted_with_an_image_override(deploy_component) -> None:
+    image = "111122223333.dkr.ecr.us-east-1.amazonaws.com/embedder-arm64:1.0"
+    args = ServerlessEmbeddingEndpointArgs(
+        region="us-east-1", image_uri=image, instances=InstancesVariant(instance_type="ml.c7g.large")
+    )
+    assert args.problems() == []
+    assert deploy_component(args).exports["endpoint_type"] == "instances"

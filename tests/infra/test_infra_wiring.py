@@ -11,8 +11,10 @@ from components.images import HUGGINGFACE_INFERENCE_CPU_TAG
 from tests.infra.pulumi_harness import (
     ACCOUNT_ID,
     COMPONENT,
+    DASHBOARD,
     ENDPOINT,
     ENDPOINT_CONFIG,
+    METRIC_ALARM,
     MODEL,
     ROLE,
     ROLE_POLICY,
@@ -29,7 +31,9 @@ def deployment(deploy_component) -> Deployment:
     return deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", tags={"owner": "kb-team"}))
 
 
-def test_creates_exactly_the_chain_role_policy_model_config_endpoint(deployment: Deployment) -> None:
+def test_creates_exactly_the_chain_role_policy_model_config_endpoint_then_its_monitoring(
+    deployment: Deployment,
+) -> None:
     assert [r.type for r in deployment.registrations] == [
         COMPONENT,
         ROLE,
@@ -37,6 +41,10 @@ def test_creates_exactly_the_chain_role_policy_model_config_endpoint(deployment:
         MODEL,
         ENDPOINT_CONFIG,
         ENDPOINT,
+        METRIC_ALARM,
+        METRIC_ALARM,
+        METRIC_ALARM,
+        DASHBOARD,
     ]
 
 

@@ -1,0 +1,112 @@
+"""`instances`: one AllTraffic instance variant, Application Auto Scaling around it, same endpoint name and URN."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import InstancesVariant, ServerlessEmbeddingEndpointArgs
+from tests.infra.pulumi_harness import (
+    DASHBOARD,
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    METRIC_ALARM,
+    MODEL,
+    SCALING_POLICY,
+    SCALING_TARGET,
+    Deployment,
+)
+
+RESOURCE_ID = "endpoint/alex-embedding-endpoint/variant/AllTraffic"
+
+
+@pytest.fixture
+def deployment(deploy_component) -> Deployment:
+    instances = InstancesVariant(
+        instance_type="ml.c6i.xlarge", min_instances=2, max_instances=5, target_invocations_per_instance=120
+    )
+    return deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", instances=instances))
+
+
+def test_one_instance_variant_starting_at_the_minimum(deployment: Deployment) -> None:
+    assert deployment.one(ENDPOINT_CONFIG).inputs["productionVariants"] == [
+        {
+            "variantName": "AllTraffic",
+            "modelName": deployment.one(MODEL).state["name"],
+            "instanceType": "ml.c6i.xlarge",
+            "initialInstanceCount": 2,
+        }
+    ]
+
+
+def test_the_variant_is_a_scalable_target_between_min_and_max(deployment: Deployment) -> None:
+    target = deployment.one(SCALING_TARGET)
+    assert target.inputs["serviceNamespace"] == "sagemaker"
+    assert target.inputs["scalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert target.inputs["resourceId"] == RESOURCE_ID
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 5)
+    assert target.inputs["region"] == "us-east-1"
+    # Registered only once the endpoint exists (and is InService), which RegisterScalableTarget requires.
+    assert deployment.one(ENDPOINT).urn in target.dependencies
+
+
+def test_a_target_tracking_policy_on_invocations_per_instance_with_cooldowns(deployment: Deployment) -> None:
+    policy, target = deployment.one(SCALING_POLICY), deployment.one(SCALING_TARGET)
+    assert policy.inputs["policyType"] == "TargetTrackingScaling"
+    assert (policy.inputs["serviceNamespace"], policy.inputs["scalableDimension"], policy.inputs["resourceId"]) == (
+        "sagemaker",
+        "sagemaker:variant:DesiredInstanceCount",
+        RESOURCE_ID,
+    )
+    assert policy.inputs["targetTrackingScalingPolicyConfiguration"] == {
+        "targetValue": 120.0,
+        "predefinedMetricSpecification": {"predefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+        "scaleInCooldown": 300,
+        "scaleOutCooldown": 60,
+    }
+    assert target.urn in policy.dependencies, "the policy needs its scalable target registered first"
+
+
+def test_no_cold_start_alarm_and_the_dashboard_shows_instances(deployment: Deployment) -> None:
+    assert sorted(a.inputs["metricName"] for a in deployment.of_type(METRIC_ALARM)) == [
+        "Invocation5XXErrors",
+        "ModelLatency",
+    ]
+    widgets = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])["widgets"]
+    capacity = json.dumps(widgets[3]["properties"]["metrics"])
+    assert "InvocationsPerInstance" in capacity and "CPUUtilization" in capacity
+    assert "Serverless" not in capacity
+
+
+def test_exports_say_instances(deployment: Deployment) -> None:
+    assert deployment.exports["endpoint_type"] == "instances"
+    assert deployment.warnings == []
+
+
+def test_serverless_creates_no_scaling(deploy_component) -> None:
+    deployment = deploy_component()
+    assert deployment.of_type(SCALING_TARGET) == [] and deployment.of_type(SCALING_POLICY) == []
+    assert "instanceType" not in deployment.one(ENDPOINT_CONFIG).inputs["productionVariants"][0]
+
+
+def test_switching_type_keeps_the_endpoint_its_name_and_its_urn(deploy_component) -> None:
+    """Same logical name, same exact name: Pulumi updates the endpoint to the new configuration in place."""
+    serverless = deploy_component().one(ENDPOINT)
+    instances = deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", instances=InstancesVariant()))
+
+    endpoint = instances.one(ENDPOINT)
+    assert endpoint.urn == serverless.urn
+    assert endpoint.inputs["name"] == serverless.inputs["name"] == "alex-embedding-endpoint"
+    assert instances.one(ENDPOINT_CONFIG).urn == deploy_component().one(ENDPOINT_CONFIG).urn
+    # The configuration is auto-named, so the new one is created before the endpoint switches to it.
+    assert "name" not in instances.one(ENDPOINT_CONFIG).inputs
+
+
+def test_instance_defaults(deploy_component) -> None:
+    deployment = deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", instances=InstancesVariant()))
+    variant = deployment.one(ENDPOINT_CONFIG).inputs["productionVariants"][0]
+    assert (variant["instanceType"], variant["initialInstanceCount"]) == ("ml.m5.large", 1)
+    target = deployment.one(SCALING_TARGET).inputs
+    assert (target["minCapacity"], target["maxCapacity"]) == (1, 2)
+    assert deployment.one(SCALING_POLICY).inputs["targetTrackingScalingPolicyConfiguration"]["targetValue"] == 30.0

@@ -1,0 +1,179 @@
+"""`pooling: server`: model.tar.gz in a private bucket, read by the model through its one-object permission."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from components import ServerlessEmbeddingEndpointArgs
+from tests.infra.pulumi_harness import (
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_OBJECT,
+    BUCKET_OWNERSHIP_CONTROLS,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    MODEL,
+    ROLE_POLICY,
+    Deployment,
+)
+from tests.paths import PROJECT_DIR
+
+OWN_ROLE = "arn:aws:iam::123456789012:role/kb-sagemaker"
+
+
+HANDLER = "def model_fn(model_dir):\n    return model_dir\n"
+
+
+def _artifact_source(root: Path, body: str = HANDLER) -> Path:
+    source = root / "model_artifact"
+    (source / "code").mkdir(parents=True, exist_ok=True)
+    (source / "code" / "inference.py").write_text(body)
+    return source
+
+
+def _server_args(tmp_path: Path, handler: str = HANDLER, **overrides) -> ServerlessEmbeddingEndpointArgs:
+    return ServerlessEmbeddingEndpointArgs(
+        region="us-east-1",
+        pooling="server",
+        model_artifact_dir=_artifact_source(tmp_path, handler),
+        artifact_build_dir=tmp_path / "build",
+        **overrides,
+    )
+
+
+@pytest.fixture
+def deployment(deploy_component, tmp_path: Path) -> Deployment:
+    return deploy_component(_server_args(tmp_path))
+
+
+def test_the_bucket_is_private_four_ways(deployment: Deployment) -> None:
+    bucket = deployment.one(BUCKET)
+    name = bucket.state["bucket"]
+    assert name.startswith("embedding-artifacts-") and name == name.lower()
+    assert bucket.inputs["region"] == "us-east-1"
+
+    block = deployment.one(BUCKET_PUBLIC_ACCESS_BLOCK).inputs
+    assert block["bucket"] == name
+    assert all(block[key] is True for key in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls"))
+    assert block["restrictPublicBuckets"] is True
+
+    ownership = deployment.one(BUCKET_OWNERSHIP_CONTROLS).inputs
+    assert ownership == {"bucket": name, "rule": {"objectOwnership": "BucketOwnerEnforced"}, "region": "us-east-1"}
+
+    encryption = deployment.one(BUCKET_ENCRYPTION).inputs
+    assert encryption["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+
+
+def test_the_bucket_policy_refuses_plain_http(deployment: Deployment) -> None:
+    bucket = deployment.one(BUCKET).state
+    policy = json.loads(deployment.one(BUCKET_POLICY).inputs["policy"])
+    assert policy["Statement"] == [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket["arn"], f"{bucket['arn']}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+
+
+def test_bucket_settings_are_applied_one_after_another(deployment: Deployment) -> None:
+    """S3 answers OperationAborted to concurrent changes of one bucket's settings."""
+    block = deployment.one(BUCKET_PUBLIC_ACCESS_BLOCK).urn
+    ownership = deployment.one(BUCKET_OWNERSHIP_CONTROLS)
+    encryption = deployment.one(BUCKET_ENCRYPTION)
+    policy = deployment.one(BUCKET_POLICY)
+    assert block in ownership.dependencies
+    assert ownership.urn in encryption.dependencies
+    assert encryption.urn in policy.dependencies
+    assert {block, ownership.urn, policy.urn} <= set(deployment.one(BUCKET_OBJECT).dependencies)
+
+
+def test_the_object_is_the_built_tar_gz_as_a_file_asset_under_a_hashed_key(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    obj = deployment.one(BUCKET_OBJECT)
+    source = obj.inputs["source"]
+    assert isinstance(source, pulumi.FileAsset)
+    built = Path(source.path)
+    assert built.parent == tmp_path / "build" and built.name.endswith(".tar.gz")
+    content_hash = built.name.removeprefix("model-").removesuffix(".tar.gz")
+    assert obj.inputs["key"] == f"model-artifacts/{content_hash}/model.tar.gz"
+    assert obj.inputs["bucket"] == deployment.one(BUCKET).state["bucket"]
+
+
+def test_the_model_reads_the_artifact_and_keeps_the_hub_environment(deployment: Deployment) -> None:
+    obj = deployment.one(BUCKET_OBJECT)
+    container = deployment.one(MODEL).inputs["primaryContainer"]
+    assert container["modelDataUrl"] == f"s3://{obj.inputs['bucket']}/{obj.inputs['key']}"
+    assert container["environment"] == {
+        "HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2",
+        "HF_TASK": "feature-extraction",
+    }
+    assert obj.urn in deployment.one(MODEL).dependencies
+    assert deployment.exports["model_data_url"] == container["modelDataUrl"]
+    assert deployment.exports["model_artifact_bucket"] == obj.inputs["bucket"]
+    assert deployment.exports["pooling"] == "server"
+
+
+def test_the_role_may_get_that_one_object_and_nothing_else_in_s3(deployment: Deployment) -> None:
+    obj = deployment.one(BUCKET_OBJECT)
+    statements = json.loads(deployment.one(ROLE_POLICY).inputs["policy"])["Statement"]
+    s3 = [s for s in statements if any(str(a).startswith("s3:") for a in _actions(s))]
+    assert s3 == [
+        {
+            "Sid": "ReadModelArtifact",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{obj.inputs['bucket']}/{obj.inputs['key']}",
+        }
+    ]
+    assert obj.urn in deployment.one(ROLE_POLICY).dependencies
+
+
+def _actions(statement: dict) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else action
+
+
+def test_an_unchanged_folder_registers_the_same_object_and_a_code_change_a_new_key(
+    deploy_component, tmp_path: Path
+) -> None:
+    first = deploy_component(_server_args(tmp_path)).one(BUCKET_OBJECT).inputs
+    again = deploy_component(_server_args(tmp_path)).one(BUCKET_OBJECT).inputs
+    assert again["key"] == first["key"]
+    assert again["source"].path == first["source"].path
+    assert Path(again["source"].path).read_bytes() == Path(first["source"].path).read_bytes()
+
+    changed = deploy_component(_server_args(tmp_path, "def model_fn(model_dir):\n    return 'changed'\n"))
+    assert changed.one(BUCKET_OBJECT).inputs["key"] != first["key"]
+    assert first["key"] not in changed.one(MODEL).inputs["primaryContainer"]["modelDataUrl"]
+
+
+def test_bring_your_own_role_is_warned_about_the_object_permission(deploy_component, tmp_path: Path) -> None:
+    deployment = deploy_component(_server_args(tmp_path, execution_role_arn=OWN_ROLE))
+    assert deployment.of_type(ROLE_POLICY) == []
+    assert len(deployment.warnings) == 1
+    assert OWN_ROLE in deployment.warnings[0] and "s3:GetObject" in deployment.warnings[0]
+
+
+def test_client_pooling_creates_no_bucket_and_no_model_data(deploy_component) -> None:
+    deployment = deploy_component()
+    assert not [r for r in deployment.registrations if r.type.startswith("aws:s3/")]
+    assert "modelDataUrl" not in deployment.one(MODEL).inputs["primaryContainer"]
+    assert "model_data_url" not in deployment.exports and "model_artifact_bucket" not in deployment.exports
+
+
+def test_the_projects_own_model_artifact_folder_packs(tmp_path: Path) -> None:
+    """The default folder (model_artifact/ in the project) has the toolkit's entry point and packs."""
+    from components.model_artifact import build_model_artifact
+
+    artifact = build_model_artifact(PROJECT_DIR / "model_artifact", tmp_path)
+    assert "code/inference.py" in artifact.members
+    assert not [m for m in artifact.members if "__pycache__" in m or m.endswith(".pyc")]
