@@ -108,18 +108,18 @@ def artifact_path_problem(artifact: str | Path) -> str | None:
     if path.is_dir():
         if not (path / program).is_file():
             return (
-                f"model artifact folder {str(artifact)!r} has no {program}: pass a folder holding {program} or a "
+                f"model artifact folder {str(artifact)!r} has no {program}: use a folder holding {program} or a "
                 "model.tar.gz"
             )
         return None
     if path.is_file():
         if not path.name.endswith(ARCHIVE_SUFFIX):
             return (
-                f"model artifact {str(artifact)!r} is neither a folder nor a {ARCHIVE_SUFFIX} file: pass a folder "
+                f"model artifact {str(artifact)!r} is neither a folder nor a {ARCHIVE_SUFFIX} file: use a folder "
                 f"holding {program} or a model.tar.gz"
             )
         return None
-    return f"model artifact {str(artifact)!r} does not exist: pass a folder holding {program} or a model.tar.gz"
+    return f"model artifact {str(artifact)!r} does not exist: use a folder holding {program} or a model.tar.gz"
 
 
 def import_user_module(code_dir: Path, module_name: str) -> ModuleType:
