@@ -39,9 +39,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from embeddings import EmbeddingClient  # noqa: E402
+from embeddings.batching import encode_request  # noqa: E402
 
 ENDPOINT_NAME = "bench-embedding-endpoint"
 BATCH_SIZES = (1, 8, 32)
+RAW_REQUEST_SIZE = 32  # texts per raw boto3 request: the twin's own cost, without the client's
 CORPUS_SIZE = 96
 TYPICAL_TEXTS = 100  # the issue's "100 typical sentences"
 # The stack's pooling modes and the twin options that stand for them.
@@ -211,6 +213,8 @@ class ModeResult:
     invocations_per_100: int
     bytes_per_text_default: float
     raw_cosines: list[float]
+    raw_rate: float
+    raw_local_rate: float
 
 
 def measure_batch_size(
@@ -229,6 +233,23 @@ def measure_batch_size(
         client.requests_sent // passes,
         counting.response_bytes / passes / len(corpus),
     )
+
+
+def measure_raw_requests(
+    url: str, corpus: Sequence[str], repeats: int, local_encode: Callable[[int], object]
+) -> tuple[float, float]:
+    """Texts/s of plain boto3 requests of RAW_REQUEST_SIZE texts (the client's request body, the answer parsed as
+    JSON and nothing more), in turns with in-process encoding at the same batch size."""
+    runtime = runtime_client(url)
+    bodies = [encode_request(corpus[i : i + RAW_REQUEST_SIZE]) for i in range(0, len(corpus), RAW_REQUEST_SIZE)]
+
+    def send_all() -> None:
+        for body in bodies:
+            response = runtime.invoke_endpoint(EndpointName=ENDPOINT_NAME, Body=body, ContentType="application/json")
+            json.loads(response["Body"].read())
+
+    twin_rate, local_rate = best_rates([send_all, lambda: local_encode(RAW_REQUEST_SIZE)], len(corpus), repeats)
+    return twin_rate, local_rate
 
 
 def measure_default_client(url: str, texts: Sequence[str]) -> tuple[int, float]:
@@ -264,13 +285,14 @@ def measure_mode(
         try:
             url = f"http://127.0.0.1:{port}"
             rows = [measure_batch_size(url, corpus, size, repeats, local_encode) for size in BATCH_SIZES]
+            raw_rate, raw_local_rate = measure_raw_requests(url, corpus, repeats, local_encode)
             invocations, bytes_per_text = measure_default_client(url, make_corpus(TYPICAL_TEXTS))
             cosines = raw_first_vector_cosines(url, corpus, reference)
         finally:
             process.terminate()
             process.wait(timeout=30)
     Path(log.name).unlink()  # kept only when the twin failed, for the error message's pointer
-    return ModeResult(mode, startup_s, rows, invocations, bytes_per_text, cosines)
+    return ModeResult(mode, startup_s, rows, invocations, bytes_per_text, cosines, raw_rate, raw_local_rate)
 
 
 def cpu_model() -> str:
@@ -341,6 +363,9 @@ def render(results: Sequence[ModeResult], corpus: Sequence[str], repeats: int) -
         + cells(lambda r: f"{at_32(r).local_rate:.1f}")
         + " |",
         "| twin / in-process | " + cells(lambda r: f"{at_32(r).twin_rate / at_32(r).local_rate:.2f}x") + " |",
+        f"| texts/s, plain boto3 requests of {RAW_REQUEST_SIZE} through the twin (no client) / in-process | "
+        + cells(lambda r: f"{r.raw_rate:.1f} / {r.raw_local_rate:.1f} = {r.raw_rate / r.raw_local_rate:.2f}x")
+        + " |",
         "| cosine of a raw `result[0][0]` to the real embedding (min-max) | "
         + cells(lambda r: f"{min(r.raw_cosines):.4f}-{max(r.raw_cosines):.4f}")
         + " |",
