@@ -378,7 +378,7 @@ def render(results: Sequence[ModeResult], corpus: Sequence[str], repeats: int) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed passes per measurement (default: 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes per measurement (default: 5)")
     parser.add_argument(
         "--mode", choices=sorted(MODES), action="append", help="pooling mode(s) to measure (default: both)"
     )
