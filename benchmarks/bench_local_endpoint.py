@@ -322,6 +322,13 @@ def load_line() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
+def cosine_range(result: ModeResult) -> str:
+    low, high = min(result.raw_cosines), max(result.raw_cosines)
+    if low > 0.9999:  # four decimals would show 1.0000 either way
+        return f"1 - {1 - low:.1e} to 1 - {max(1 - high, 0):.1e}"
+    return f"{low:.4f}-{high:.4f}"
+
+
 def render(results: Sequence[ModeResult], corpus: Sequence[str], repeats: int) -> str:
     words = [len(text.split()) for text in corpus]
     lines = [
@@ -366,9 +373,7 @@ def render(results: Sequence[ModeResult], corpus: Sequence[str], repeats: int) -
         f"| texts/s, plain boto3 requests of {RAW_REQUEST_SIZE} through the twin (no client) / in-process | "
         + cells(lambda r: f"{r.raw_rate:.1f} / {r.raw_local_rate:.1f} = {r.raw_rate / r.raw_local_rate:.2f}x")
         + " |",
-        "| cosine of a raw `result[0][0]` to the real embedding (min-max) | "
-        + cells(lambda r: f"{min(r.raw_cosines):.4f}-{max(r.raw_cosines):.4f}")
-        + " |",
+        "| cosine of a raw `result[0][0]` to the real embedding (min-max) | " + cells(cosine_range) + " |",
         "",
         "Start-up time to the first answer (process launch, model load, first call): "
         + ", ".join(f"{r.mode} {r.startup_s:.1f} s" for r in results),
