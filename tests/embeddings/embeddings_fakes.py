@@ -12,6 +12,7 @@ import io
 import json
 import math
 import random
+import struct
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -162,6 +163,21 @@ def synthetic_container(tokens: int = 3) -> Responder:
     def respond(request: AWSPreparedRequest) -> AWSResponse:
         texts = request_json(request)["inputs"]
         return ok_json([[[synthetic_row(text)] * tokens] for text in texts])(request)
+
+    return respond
+
+
+def float32_unit_row(text: str, dimension: int = DIMENSION) -> list[float]:
+    """The text's unit-length row as float32 values widened to Python floats, as `tensor.tolist()` gives them:
+    about 20 characters of JSON each, so a pooled answer is as large as a real one (~8 kB per text)."""
+    return [struct.unpack("f", struct.pack("f", x))[0] for x in unit(synthetic_row(text, dimension))]
+
+
+def pooled_container() -> Responder:
+    """An endpoint deployed with `pooling: server`: `[[v]]` per text of a list, v 384 float32 values."""
+
+    def respond(request: AWSPreparedRequest) -> AWSResponse:
+        return ok_json([[float32_unit_row(text)] for text in request_json(request)["inputs"]])(request)
 
     return respond
 
