@@ -25,6 +25,10 @@ class InvalidSettingError(EmbeddingError, ValueError):
     """A constructor argument (or CLI option) is out of range; raised before any AWS client is made."""
 
 
+class InputTextError(EmbeddingError, ValueError):
+    """The CLI's input (a --file, stdin, an argument) cannot be read as UTF-8 text; nothing was sent."""
+
+
 class InvalidTextError(EmbeddingError):
     """A text can never be embedded as given; found before the first invocation, so nothing was sent.
 
