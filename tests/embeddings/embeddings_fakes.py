@@ -8,6 +8,7 @@ Also the texts several test files share.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -228,7 +229,10 @@ class FakeSageMaker:
         return [request_json(request) for request in self.requests]
 
 
+@functools.cache
 def dummy_session() -> boto3.session.Session:
+    """One session for every test: a new one rereads botocore's data files, ten times the cost of a client.
+    Clients copy its event hooks, so what a test registers on its client stays there."""
     return boto3.session.Session(
         aws_access_key_id="AKIDTESTTESTTESTTEST",
         aws_secret_access_key="test-secret",
