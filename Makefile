@@ -54,9 +54,11 @@ destroy:
 outputs:
 	pulumi stack output --stack $(STACK) --json
 
-## The local twin of the endpoint on 127.0.0.1:$(TWIN_PORT) (Ctrl-C to stop).
+## The local twin of the endpoint on 127.0.0.1:$(TWIN_PORT) (Ctrl-C to stop). `pooling: client` by default;
+## `make twin ARTIFACT=model_artifact` (a folder or a model.tar.gz) serves its code/inference.py, as `pooling: server`.
+ARTIFACT ?=
 twin: $(STAMP)
-	$(BIN)/python -m local_endpoint --port $(TWIN_PORT)
+	$(BIN)/python -m local_endpoint --port $(TWIN_PORT)$(if $(ARTIFACT), --model-artifact $(ARTIFACT))
 
 ## Embed "vectorize me" through the project's client against the local twin.
 embed: $(STAMP)

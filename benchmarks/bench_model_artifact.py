@@ -13,8 +13,6 @@ import argparse
 import json
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,22 +20,8 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from benchmarks.bench_local_endpoint import make_corpus  # noqa: E402
+from benchmarks.bench_local_endpoint import best_rates, make_corpus  # noqa: E402
 from local_endpoint.artifact import ArtifactContainer  # noqa: E402
-
-
-def best_rates(works: list[Callable[[], object]], texts: int, repeats: int) -> list[float]:
-    """Texts per second of each work's fastest run, after a warm-up; the works take turns, so that load from
-    other processes on a shared machine falls on all of them alike."""
-    best = [float("inf")] * len(works)
-    for work in works:
-        work()
-    for _ in range(repeats):
-        for index, work in enumerate(works):
-            started = time.perf_counter()
-            work()
-            best[index] = min(best[index], time.perf_counter() - started)
-    return [texts / seconds for seconds in best]
 
 
 def main() -> int:

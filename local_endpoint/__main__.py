@@ -2,6 +2,10 @@
 
 Defaults follow the container's environment variables (HF_MODEL_ID, HF_TASK, HF_MODEL_REVISION) and the client
 CLI's SAGEMAKER_ENDPOINT, so the same shell settings describe the deployed endpoint and its twin.
+
+With `--model-artifact PATH` it serves a model artifact's code/inference.py (the stack's `pooling: server`) with the
+local model as `model_dir`, as the container does with HF_MODEL_ID set; without it, the HF_TASK pipeline
+(`pooling: client`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,16 @@ from types import FrameType
 from typing import NoReturn
 
 from local_endpoint import runtime_api
+from local_endpoint.artifact import ArtifactContainer, artifact_path_problem
 from local_endpoint.container import HuggingFaceContainer
-from local_endpoint.model import DEFAULT_MODEL_ID, DEFAULT_TASK, ModelNotAvailableError, load_pipeline, resolve_model
+from local_endpoint.model import (
+    DEFAULT_MODEL_ID,
+    DEFAULT_TASK,
+    ModelNotAvailableError,
+    ModelSource,
+    load_pipeline,
+    resolve_model,
+)
 from local_endpoint.server import DEFAULT_ENDPOINT_NAME, DEFAULT_HOST, DEFAULT_PORT, TwinConfig, TwinServer, bind_socket
 
 logger = logging.getLogger("local_endpoint")
@@ -73,6 +85,13 @@ def _account_id(text: str) -> str:
     return text
 
 
+def _model_artifact(text: str) -> str:
+    problem = artifact_path_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _OneLineErrorParser(
         prog=PROG,
@@ -109,6 +128,14 @@ def _parser() -> argparse.ArgumentParser:
         "--task",
         default=os.environ.get("HF_TASK") or DEFAULT_TASK,
         help="transformers pipeline task (default: $HF_TASK, else %(default)s)",
+    )
+    parser.add_argument(
+        "--model-artifact",
+        type=_model_artifact,
+        metavar="PATH",
+        help="serve this model artifact (a model.tar.gz, or a folder holding code/inference.py) through the "
+        "inference toolkit's user-module contract, with --model as model_dir, as `pooling: server` deploys it "
+        "(default: none, the --task pipeline as `pooling: client` deploys it)",
     )
     parser.add_argument(
         "--revision",
@@ -166,6 +193,31 @@ def _exit_quietly_after_shutdown(signum: int, frame: FrameType | None) -> None:
     logger.info("received %s after shutdown", signal.Signals(signum).name)
 
 
+def _load_container(args: argparse.Namespace, source: ModelSource) -> HuggingFaceContainer | ArtifactContainer:
+    """The container the twin serves, logging which of the stack's two pooling modes it stands for."""
+    if not args.model_artifact:
+        logger.info("loading %s (%s) from %s", source.model_id, args.task, source.location)
+        container = HuggingFaceContainer(load_pipeline(source, args.task), args.task)
+        logger.info("mode: the %s pipeline's own answers, as `pooling: client` deploys it", args.task)
+        return container
+    model_dir = source.location
+    if source.from_hub:  # the container downloads HF_MODEL_ID and hands model_fn that folder
+        from huggingface_hub import snapshot_download
+
+        model_dir = snapshot_download(source.location, revision=source.revision)
+    logger.info(
+        "loading model artifact %s with %s from %s as model_dir", args.model_artifact, source.model_id, model_dir
+    )
+    container = ArtifactContainer(args.model_artifact, model_dir=model_dir, task=args.task)
+    logger.info(
+        "mode: model artifact %s, its code/%s.py through the toolkit's handler contract, as `pooling: server` "
+        "deploys it",
+        args.model_artifact,
+        container.module.__name__,
+    )
+    return container
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     endpoint_names = tuple(args.endpoint_names or [os.environ.get("SAGEMAKER_ENDPOINT") or DEFAULT_ENDPOINT_NAME])
@@ -191,12 +243,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     started = time.monotonic()
-    logger.info("loading %s (%s) from %s", source.model_id, args.task, source.location)
     try:
-        container = HuggingFaceContainer(load_pipeline(source, args.task), args.task)
-    except Exception as error:  # transformers raises many kinds; each is reported as one line
+        container = _load_container(args, source)
+    except Exception as error:  # transformers and user modules raise many kinds; each is reported as one line
         sock.close()
         reason = " ".join(str(error).split())
+        if args.model_artifact:
+            return _fail(
+                f"cannot serve model artifact {args.model_artifact!r} with model {args.model!r}: "
+                f"{type(error).__name__}: {reason}"
+            )
         return _fail(f"cannot load model {args.model!r} for task {args.task!r}: {type(error).__name__}: {reason}")
     server = TwinServer(sock, container, config)
     signal.signal(signal.SIGTERM, _exit_quietly_after_shutdown)

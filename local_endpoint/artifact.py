@@ -94,6 +94,34 @@ def _program_name() -> str:
     return program[:-3] if program.endswith(".py") else program
 
 
+ARCHIVE_SUFFIX = ".tar.gz"
+
+
+def artifact_path_problem(artifact: str | Path) -> str | None:
+    """Why `artifact` cannot be an artifact to serve, as a sentence naming it; None when it looks right.
+
+    A cheap check of the path's form, made before any model loads: a folder must hold code/<program>.py, a file
+    must be a .tar.gz. What is inside an archive is checked when it is unpacked (ModelArtifactError).
+    """
+    path = Path(artifact).expanduser()
+    program = f"{CODE_DIR}/{_program_name()}.py"
+    if path.is_dir():
+        if not (path / program).is_file():
+            return (
+                f"model artifact folder {str(artifact)!r} has no {program}: use a folder holding {program} or a "
+                "model.tar.gz"
+            )
+        return None
+    if path.is_file():
+        if not path.name.endswith(ARCHIVE_SUFFIX):
+            return (
+                f"model artifact {str(artifact)!r} is neither a folder nor a {ARCHIVE_SUFFIX} file: use a folder "
+                f"holding {program} or a model.tar.gz"
+            )
+        return None
+    return f"model artifact {str(artifact)!r} does not exist: use a folder holding {program} or a model.tar.gz"
+
+
 def import_user_module(code_dir: Path, module_name: str) -> ModuleType:
     """Import `code_dir/<module_name>.py` as `module_name`, with `code_dir` first on sys.path while it runs.
 

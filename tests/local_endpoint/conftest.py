@@ -2,17 +2,21 @@
 
 The model is loaded once (tests/conftest.py's `feature_extraction_pipeline`); servers are cheap, so tests that
 need another configuration (cold start, small payload limit) start their own around the same container.
+`artifact_twin` is the other pooling mode: the deployed model.tar.gz's code/inference.py behind the same API.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
+from local_endpoint.artifact import ArtifactContainer
 from tests.local_endpoint.twin_support import DUMMY_CREDENTIALS, REGION, runtime_client
+from tests.paths import MODEL_ARTIFACT_DIR
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +28,25 @@ def twin_container(feature_extraction_pipeline: Any) -> HuggingFaceContainer:
 def twin(twin_container: HuggingFaceContainer) -> Iterator[TwinServer]:
     """A warm twin answering to the default endpoint name."""
     with serve_in_thread(twin_container, TwinConfig()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def deployed_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """model.tar.gz as the Pulumi program packs and uploads it for `pooling: server`: the exact deployed bytes."""
+    from components.model_artifact import build_model_artifact
+
+    return build_model_artifact(MODEL_ARTIFACT_DIR, tmp_path_factory.mktemp("deployed-artifact")).path
+
+
+@pytest.fixture(scope="session")
+def artifact_twin(deployed_artifact: Path, minilm_dir: Path) -> Iterator[TwinServer]:
+    """The twin as `python -m local_endpoint --model-artifact model.tar.gz` runs it: the packaged weights as
+    model_dir, standing in for the container's Hub download of HF_MODEL_ID."""
+    with (
+        ArtifactContainer(deployed_artifact, model_dir=minilm_dir) as container,
+        serve_in_thread(container, TwinConfig()) as server,
+    ):
         yield server
 
 

@@ -15,13 +15,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import local_endpoint.__main__ as twin_cli
 from tests.local_endpoint.twin_support import runtime_client
-from tests.paths import PROJECT_DIR
+from tests.paths import MODEL_ARTIFACT_DIR, PROJECT_DIR
 
 STARTUP_TIMEOUT_S = 120.0
 SERVING = re.compile(r"serving endpoint\(s\) (\S+) at (http://127\.0\.0\.1:\d+)")
@@ -148,6 +149,9 @@ def run_cli(argv: list[str]) -> int:
         (["--max-concurrency", "0"], "'0'"),
         (["--max-concurrency", "201"], "'201'"),
         (["--account-id", "12345"], "'12345'"),
+        (["--model-artifact", "no/such/model.tar.gz"], "'no/such/model.tar.gz' does not exist"),
+        (["--model-artifact", str(PROJECT_DIR / "README.md")], "is neither a folder nor a .tar.gz"),
+        (["--model-artifact", str(PROJECT_DIR / "tests")], "has no code/inference.py"),
     ],
 )
 def test_a_bad_option_is_one_line_naming_it_before_any_model_loads(
@@ -197,6 +201,42 @@ def test_a_model_that_fails_to_load_is_one_line(model_loads: list[str], capsys: 
     assert "cannot load model 'sentence-transformers/all-MiniLM-L6-v2'" in stderr
     assert "RuntimeError: a model load was attempted" in stderr
     assert "Traceback" not in stderr
+
+
+def test_a_model_artifact_gets_the_local_model_as_model_dir(
+    model_loads: list[str], minilm_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    constructed: list[tuple[Any, ...]] = []
+
+    def artifact_container(artifact: str, model_dir: str, task: str) -> Any:
+        constructed.append((artifact, model_dir, task))
+        raise RuntimeError("model_fn failed\non two lines")
+
+    monkeypatch.setattr(twin_cli, "ArtifactContainer", artifact_container)
+
+    assert run_cli(["--port", "0", "--model-artifact", str(MODEL_ARTIFACT_DIR)]) == 2
+
+    # The container's view with HF_MODEL_ID set: the user module gets the model's own folder, not the artifact.
+    assert constructed == [(str(MODEL_ARTIFACT_DIR), str(minilm_dir.resolve()), "feature-extraction")]
+    assert model_loads == []  # no pipeline besides the artifact's model_fn
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert f"cannot serve model artifact {str(MODEL_ARTIFACT_DIR)!r}" in stderr
+    assert "RuntimeError: model_fn failed on two lines" in stderr
+
+
+def test_an_unreadable_model_tar_gz_is_one_line_naming_it(
+    model_loads: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(b"not gzip at all")
+
+    assert run_cli(["--port", "0", "--model-artifact", str(archive)]) == 2
+
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert f"cannot serve model artifact {str(archive)!r}" in stderr and "ModelArtifactError" in stderr
+    assert model_loads == []
 
 
 def test_unknown_model_fails_fast_without_the_network() -> None:

@@ -1,0 +1,106 @@
+"""The twin serving the deployed model.tar.gz (`pooling: server`): every kind of caller gets the sentence vector.
+
+The archive is packed by components.model_artifact, the Pulumi program's packer, so these are the bytes that
+`pooling: server` uploads; the packaged all-MiniLM-L6-v2 weights stand in for the container's Hub download.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_local_endpoint import make_corpus
+from embeddings import EmbeddingClient
+from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinServer
+from tests.local_endpoint.twin_support import DUMMY_CREDENTIALS, runtime_client
+from tests.model_artifact.artifact_support import EDGE_TEXTS, cosine
+
+DIMENSIONS = 384
+TYPICAL_TEXTS = 100
+
+
+def reference(sentence_transformer: Any, texts: list[str]) -> list[list[float]]:
+    return sentence_transformer.encode(texts, normalize_embeddings=True).tolist()
+
+
+def test_boto3_gets_the_sentence_vector_at_0_0_for_a_string(
+    artifact_twin: TwinServer, sentence_transformer: Any
+) -> None:
+    response = runtime_client(artifact_twin.url).invoke_endpoint(
+        EndpointName=DEFAULT_ENDPOINT_NAME, ContentType="application/json", Body=json.dumps({"inputs": "vectorize me"})
+    )
+
+    result = json.loads(response["Body"].read())
+    assert len(result) == 1 and len(result[0]) == 1 and len(result[0][0]) == DIMENSIONS  # [[v]]
+    assert cosine(result[0][0], reference(sentence_transformer, ["vectorize me"])[0]) >= 0.9999
+
+
+def test_the_client_gets_sentence_transformers_vectors_for_edge_texts(
+    artifact_twin: TwinServer, sentence_transformer: Any
+) -> None:
+    texts = list(EDGE_TEXTS.values())
+    client = EmbeddingClient(DEFAULT_ENDPOINT_NAME, runtime_client=runtime_client(artifact_twin.url), max_wait_s=10.0)
+
+    vectors = client.embed(texts)
+
+    for name, vector, expected in zip(EDGE_TEXTS, vectors, reference(sentence_transformer, texts), strict=True):
+        assert cosine(vector, expected) >= 0.9999, name
+
+
+def test_100_typical_sentences_take_at_most_2_invocations_at_the_default_batch_size(
+    artifact_twin: TwinServer, sentence_transformer: Any
+) -> None:
+    texts = make_corpus(TYPICAL_TEXTS)
+    client = EmbeddingClient(DEFAULT_ENDPOINT_NAME, runtime_client=runtime_client(artifact_twin.url), max_wait_s=10.0)
+
+    vectors = client.embed(texts)
+
+    assert client.requests_sent <= 2
+    assert min(map(cosine, vectors, reference(sentence_transformer, texts))) >= 0.9999
+
+
+def test_the_tutorials_aws_cli_command_gets_the_sentence_vector_at_0_0(
+    artifact_twin: TwinServer, sentence_transformer: Any, tmp_path: Path
+) -> None:
+    aws = Path(sys.executable).with_name("aws")
+    assert aws.is_file(), f"{aws} is missing: the AWS CLI (awscli) is in requirements-dev.txt"
+    (tmp_path / "vectorize_me.json").write_text('{"inputs": "vectorize me"}', encoding="utf-8")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=DUMMY_CREDENTIALS["aws_access_key_id"],
+        AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+    )
+
+    result = subprocess.run(
+        [
+            str(aws),
+            "sagemaker-runtime",
+            "invoke-endpoint",
+            "--endpoint-name",
+            "alex-embedding-endpoint",
+            "--content-type",
+            "application/json",
+            "--body",
+            "fileb://vectorize_me.json",
+            "out.json",
+            "--endpoint-url",
+            artifact_twin.url,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    vector = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))[0][0]
+    assert len(vector) == DIMENSIONS
+    assert cosine(vector, reference(sentence_transformer, ["vectorize me"])[0]) >= 0.9999
