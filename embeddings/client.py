@@ -2,6 +2,10 @@
 
 The client owns the three things every caller got wrong: pooling the token-level answer, keeping each invocation
 under the serverless payload limit, and waiting out a cold start instead of failing on the first 429.
+
+An endpoint deployed with `pooling: server` answers one vector per text (~8 kB instead of ~219 kB), so batches
+are limited by `batch_size` alone. The client is told which mode the endpoint runs (the stack's `pooling`
+output) or, in `auto` mode, plans its first batch for token-level answers and learns from the answer.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
+from embeddings import settings
 from embeddings.batching import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAYLOAD_BUDGET_BYTES,
     EMBEDDING_DIMENSION,
+    MIN_PAYLOAD_BYTES,
     BatchLimits,
     encode_request,
     next_batch,
@@ -43,13 +49,15 @@ from embeddings.errors import (
     TextTooLargeError,
     TransientEndpointError,
 )
-from embeddings.pooling import sentence_vectors, vector_count
+from embeddings.pooling import POOLING_MODES, sentence_vectors, vector_count
 from embeddings.retries import NOT_READY_CODE, Fault, classify, full_jitter
+from embeddings.texts import checked_texts
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT_NAME = "alex-embedding-endpoint"
 DEFAULT_MAX_WAIT_S = 180.0
+DEFAULT_POOLING = "auto"
 
 # The container must answer within 60 s; AWS recommends a 70 s socket timeout so a slow answer is not cut off.
 READ_TIMEOUT_S = 70.0
@@ -79,16 +87,8 @@ def make_runtime_client(region_name: str | None = None, *, session: boto3.sessio
         ) from error
     except ProfileNotFound as error:
         raise ConfigurationError(f"AWS profile not found: {error}") from error
-
-
-def _as_text_list(texts: Sequence[str]) -> list[str]:
-    if isinstance(texts, str | bytes):
-        raise TypeError("texts must be a list of strings, not a single string; wrap it: embed([text])")
-    items = list(texts)
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise TypeError(f"texts[{index}] is {type(item).__name__}, expected str")
-    return items
+    except BotoCoreError as error:  # e.g. InvalidRegionError for "--region 'eu west 1'"
+        raise ConfigurationError(f"cannot create the SageMaker Runtime client: {error}") from error
 
 
 class EmbeddingClient:
@@ -102,6 +102,7 @@ class EmbeddingClient:
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_wait_s: float = DEFAULT_MAX_WAIT_S,
         *,
+        pooling: str = DEFAULT_POOLING,
         max_payload_bytes: int = DEFAULT_PAYLOAD_BUDGET_BYTES,
         dimension: int = EMBEDDING_DIMENSION,
         backoff_base_s: float = 1.0,
@@ -110,32 +111,33 @@ class EmbeddingClient:
         clock: Callable[[], float] = time.monotonic,
         random_fraction: Callable[[], float] = random.random,
     ) -> None:
-        if not endpoint_name:
-            raise ValueError("endpoint_name must not be empty")
-        if max_wait_s < 0:
-            raise ValueError(f"max_wait_s must not be negative, got {max_wait_s}")
-        self.endpoint_name = endpoint_name
-        self.max_wait_s = max_wait_s
+        self.endpoint_name = settings.endpoint_name(endpoint_name)
+        self.max_wait_s = settings.seconds("max_wait_s", max_wait_s)
+        self.pooling = settings.one_of("pooling", pooling, POOLING_MODES)
         self.limits = BatchLimits(
-            max_texts=batch_size,
-            max_request_bytes=max_payload_bytes,
+            max_texts=settings.whole_number("batch_size", batch_size, minimum=1),
+            max_request_bytes=settings.whole_number("max_payload_bytes", max_payload_bytes, minimum=MIN_PAYLOAD_BYTES),
             max_response_bytes=max_payload_bytes,
-            dimension=dimension,
+            dimension=settings.whole_number("dimension", dimension, minimum=1),
         )
+        self._backoff_base_s = settings.seconds("backoff_base_s", backoff_base_s)
+        self._backoff_cap_s = settings.seconds("backoff_cap_s", backoff_cap_s)
         self._runtime = runtime_client if runtime_client is not None else make_runtime_client(region_name)
-        self._backoff_base_s = backoff_base_s
-        self._backoff_cap_s = backoff_cap_s
         self._sleep = sleep
         self._clock = clock
         self._random_fraction = random_fraction
-        # Budget responses as token-level until the endpoint shows it pools on the server; see _remember_shape.
-        self._token_level = True
+        # Budget responses as token-level unless told or shown that the endpoint pools; see _check_shape.
+        self._token_level = self.pooling != "server"
         # HTTP requests sent, retries included; lets callers and tests see what a call cost.
         self.requests_sent = 0
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One unit-length vector per text, in order, equal to sentence-transformers' normalised embeddings."""
-        items = _as_text_list(texts)
+        """One unit-length vector per text, in order, equal to sentence-transformers' normalised embeddings.
+
+        Every text is checked before the first invocation; a bad one raises an `InvalidTextError` naming its
+        index, and nothing is sent.
+        """
+        items = checked_texts(texts, self.limits.max_request_bytes)
         vectors: list[list[float]] = []
         start = 0
         while start < len(items):
@@ -146,7 +148,7 @@ class EmbeddingClient:
                 vectors.extend(sentence_vectors(payload, len(chunk), self.limits.dimension))
             except ResponseShapeError as error:
                 raise ResponseShapeError(f"endpoint {self.endpoint_name!r}: {error}") from error
-            self._remember_shape(payload)
+            self._check_shape(payload)
             start = batch.stop
         return vectors
 
@@ -156,7 +158,7 @@ class EmbeddingClient:
 
     def invoke_raw(self, texts: Sequence[str]) -> bytes:
         """The container's unprocessed answer for `texts` in one invocation, for debugging (CLI `--raw`)."""
-        items = _as_text_list(texts)
+        items = checked_texts(texts, self.limits.max_request_bytes)
         body = encode_request(items)
         if len(body) > self.limits.max_request_bytes:
             raise TextTooLargeError(
@@ -165,12 +167,24 @@ class EmbeddingClient:
             )
         return self._invoke(body)
 
-    def _remember_shape(self, payload: list[Any]) -> None:
-        """A server that pools answers ~400x smaller, so later batches may be as large as batch_size allows.
+    def _check_shape(self, payload: list[Any]) -> None:
+        """Hold the endpoint to the mode it was named with, or learn the mode from its answer (`auto`).
 
-        Any token-level answer switches back to the pessimistic budget, e.g. after the endpoint is redeployed.
+        `auto`: a server that pools answers ~25x smaller, so later batches may be as large as batch_size allows;
+        any token-level answer switches back to the pessimistic budget, e.g. after a redeploy. `client` always
+        budgets token-level (a pooled answer is still a correct vector). `server` refuses a token-level answer:
+        its batches were planned for one vector per text, and a larger one may break the 4 MB response limit.
         """
-        self._token_level = any(vector_count(item) > 1 for item in payload)
+        token_level = [index for index, item in enumerate(payload) if vector_count(item) > 1]
+        if self.pooling == "server" and token_level:
+            index = token_level[0]
+            raise ResponseShapeError(
+                f"endpoint {self.endpoint_name!r} answered {vector_count(payload[index])} token vectors for text "
+                f"{index}, but pooling='server' expects one pooled vector per text: the endpoint pools on the "
+                "client (stack output pooling=client). Use pooling='client' or 'auto', or deploy with pooling: server"
+            )
+        if self.pooling == "auto":
+            self._token_level = bool(token_level)
 
     def _parse(self, body: bytes) -> Any:
         try:

@@ -21,12 +21,40 @@ class MissingCredentialsError(ConfigurationError):
     """boto3 found no credentials anywhere in its chain (env, profile, SSO, instance role...)."""
 
 
-class TextTooLargeError(EmbeddingError, ValueError):
+class InvalidSettingError(EmbeddingError, ValueError):
+    """A constructor argument (or CLI option) is out of range; raised before any AWS client is made."""
+
+
+class InputTextError(EmbeddingError, ValueError):
+    """The CLI's input (a --file, stdin, an argument) cannot be read as UTF-8 text; nothing was sent."""
+
+
+class InvalidTextError(EmbeddingError):
+    """A text can never be embedded as given; found before the first invocation, so nothing was sent.
+
+    `index` is the position of the offending text in the caller's list, or None when the list itself is wrong.
+    The concrete classes also derive from the built-in exception callers caught before these existed.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class TextTypeError(InvalidTextError, TypeError):
+    """`texts` is not a list of str: a bare string, bytes, None, or an item of another type."""
+
+
+class TextEncodingError(InvalidTextError, ValueError):
+    """A text holds a lone surrogate, which UTF-8 (and so the JSON request) cannot carry."""
+
+
+class TextTooLargeError(InvalidTextError, ValueError):
     """A single text cannot fit in one request under SageMaker's payload limit, so no batching can help."""
 
 
 class ResponseShapeError(EmbeddingError):
-    """The endpoint answered, but not with token-level or pooled vectors, so it is probably another model."""
+    """The endpoint answered, but not with the vectors expected: another model, or not the pooling mode named."""
 
 
 class EndpointError(EmbeddingError):

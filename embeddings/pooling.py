@@ -18,6 +18,10 @@ from typing import Any
 
 from embeddings.errors import ResponseShapeError
 
+POOLING_MODES = ("auto", "client", "server")
+"""Who pools, as the stack's `pooling` output says: `client` (token-level answers), `server` (one vector per
+text), or `auto`: find out from the answers."""
+
 # torch.nn.functional.normalize's default eps; an all-zero vector stays all-zero instead of dividing by zero.
 _NORM_EPS = 1e-12
 

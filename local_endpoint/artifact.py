@@ -36,7 +36,7 @@ from types import ModuleType
 from typing import Any
 
 from local_endpoint import codec
-from local_endpoint.container import ContainerResponse
+from local_endpoint.container import ContainerResponse, handle
 
 logger = logging.getLogger(__name__)
 
@@ -275,22 +275,15 @@ class ArtifactContainer:
     # --- handle ----------------------------------------------------------------------------------------------
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerResponse:
-        """handler_service.handle: every failure, whatever its kind, becomes a 400 carrying str(exception)."""
         with self._lock:
-            try:
-                if not accept or accept == codec.ANY:
-                    accept = codec.JSON
-                input_data: Any = body
-                if content_type in codec.UTF8_TYPES:
-                    input_data = body.decode("utf-8")
-                response = self._transform(*([self.model, input_data, content_type, accept, *self._transform_extra]))
-            except Exception as error:
-                logger.warning(
-                    "container: %s: %s", type(error).__name__, error, exc_info=logger.isEnabledFor(logging.DEBUG)
-                )
-                return ContainerResponse(400, codec.mms_error_body(400, str(error)), codec.JSON)
-        payload = response.encode("utf-8") if isinstance(response, str) else bytes(response)
-        return ContainerResponse(200, payload, accept)
+            return handle(
+                body,
+                content_type,
+                accept,
+                lambda data, data_type, accept_type: self._transform(
+                    *([self.model, data, data_type, accept_type, *self._transform_extra])
+                ),
+            )
 
     def close(self) -> None:
         """Remove the extracted copy of a .tar.gz artifact (a folder artifact is left alone)."""

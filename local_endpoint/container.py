@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,18 +62,36 @@ class HuggingFaceContainer:
         return codec.encode(prediction, accept)
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerResponse:
-        """handler_service.handle: every failure, whatever its kind, becomes a 400 carrying str(exception)."""
-        try:
-            if not accept or accept == codec.ANY:
-                accept = codec.JSON
-            input_data: Any = body
-            if content_type in codec.UTF8_TYPES:
-                input_data = body.decode("utf-8")
-            response = self.postprocess(self.predict(self.preprocess(input_data, content_type)), accept)
-        except Exception as error:
-            # The container logs the traceback to CloudWatch; the twin's log is the closest thing.
-            traceback = logger.isEnabledFor(logging.DEBUG)
-            logger.warning("container: %s: %s", type(error).__name__, error, exc_info=traceback)
-            return ContainerResponse(400, codec.mms_error_body(400, str(error)), codec.JSON)
-        payload = response.encode("utf-8") if isinstance(response, str) else response
-        return ContainerResponse(200, payload, accept)
+        return handle(
+            body,
+            content_type,
+            accept,
+            lambda data, data_type, accept_type: self.postprocess(
+                self.predict(self.preprocess(data, data_type)), accept_type
+            ),
+        )
+
+
+def handle(
+    body: bytes,
+    content_type: str | None,
+    accept: str | None,
+    transform: Callable[[Any, str | None, str], str | bytes],
+) -> ContainerResponse:
+    """handler_service.handle, for the default handler and a user module alike: Accept `*/*` or none means JSON,
+    JSON and CSV bodies are decoded to str, and every failure, whatever its kind, becomes a 400 carrying
+    str(exception)."""
+    try:
+        if not accept or accept == codec.ANY:
+            accept = codec.JSON
+        input_data: Any = body
+        if content_type in codec.UTF8_TYPES:
+            input_data = body.decode("utf-8")
+        response = transform(input_data, content_type, accept)
+    except Exception as error:
+        # The container logs the traceback to CloudWatch; the twin's log is the closest thing.
+        traceback = logger.isEnabledFor(logging.DEBUG)
+        logger.warning("container: %s: %s", type(error).__name__, error, exc_info=traceback)
+        return ContainerResponse(400, codec.mms_error_body(400, str(error)), codec.JSON)
+    payload = response.encode("utf-8") if isinstance(response, str) else bytes(response)
+    return ContainerResponse(200, payload, accept)

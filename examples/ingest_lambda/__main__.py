@@ -18,11 +18,11 @@ import pulumi_aws as aws
 EXAMPLE_DIR = Path(__file__).resolve().parent
 EMBEDDINGS_DIR = EXAMPLE_DIR.parents[1] / "embeddings"
 
-# The client retries a cold or busy endpoint for up to EMBEDDING_MAX_WAIT_S per invocation, and one invocation may
+# The client retries a cold or busy endpoint for up to EMBEDDINGS_MAX_WAIT_S per invocation, and one invocation may
 # take up to its 70 s read timeout. The function's timeout covers a whole cold-start wait, one slow invocation, and
 # the rest of an event's batches (at most 100 texts, see the handler).
-EMBEDDING_MAX_WAIT_S = 180
-TIMEOUT_S = EMBEDDING_MAX_WAIT_S + 70 + 50
+EMBEDDINGS_MAX_WAIT_S = 180
+TIMEOUT_S = EMBEDDINGS_MAX_WAIT_S + 70 + 50
 # Pooling the container's token-level answer is pure Python; more memory buys a proportionally faster CPU.
 MEMORY_MB = 512
 LOG_RETENTION_DAYS = 14
@@ -96,10 +96,10 @@ def function_environment(outputs: dict[str, Any]) -> dict[str, str]:
         "SAGEMAKER_ENDPOINT": outputs["endpoint_name"],
         # The endpoint's region, which may differ from the function's (AWS_REGION is reserved by Lambda).
         "SAGEMAKER_REGION": outputs["region"],
-        "EMBEDDING_MAX_WAIT_S": str(EMBEDDING_MAX_WAIT_S),
+        "EMBEDDINGS_MAX_WAIT_S": str(EMBEDDINGS_MAX_WAIT_S),
     }
     if outputs.get("pooling"):
-        variables["SAGEMAKER_POOLING"] = outputs["pooling"]
+        variables["EMBEDDINGS_POOLING"] = outputs["pooling"]
     return variables
 
 

@@ -8,10 +8,12 @@ Also the texts several test files share.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 import random
+import struct
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -166,6 +168,21 @@ def synthetic_container(tokens: int = 3) -> Responder:
     return respond
 
 
+def float32_unit_row(text: str, dimension: int = DIMENSION) -> list[float]:
+    """The text's unit-length row as float32 values widened to Python floats, as `tensor.tolist()` gives them:
+    about 20 characters of JSON each, so a pooled answer is as large as a real one (~8 kB per text)."""
+    return [struct.unpack("f", struct.pack("f", x))[0] for x in unit(synthetic_row(text, dimension))]
+
+
+def pooled_container() -> Responder:
+    """An endpoint deployed with `pooling: server`: `[[v]]` per text of a list, v 384 float32 values."""
+
+    def respond(request: AWSPreparedRequest) -> AWSResponse:
+        return ok_json([[float32_unit_row(text)] for text in request_json(request)["inputs"]])(request)
+
+    return respond
+
+
 class FakeClock:
     """monotonic() and sleep() for the client: sleeping advances time instead of waiting."""
 
@@ -212,7 +229,10 @@ class FakeSageMaker:
         return [request_json(request) for request in self.requests]
 
 
+@functools.cache
 def dummy_session() -> boto3.session.Session:
+    """One session for every test: a new one rereads botocore's data files, ten times the cost of a client.
+    Clients copy its event hooks, so what a test registers on its client stays there."""
     return boto3.session.Session(
         aws_access_key_id="AKIDTESTTESTTESTTEST",
         aws_secret_access_key="test-secret",

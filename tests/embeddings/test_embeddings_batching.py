@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from embeddings import BatchLimits, TextTooLargeError, plan_batches
+from embeddings import BatchLimits, InvalidSettingError, TextTooLargeError, plan_batches
 from embeddings._vocabulary import WHOLE_WORD_TOKENS
 from embeddings.batching import (
     DEFAULT_PAYLOAD_BUDGET_BYTES,
@@ -14,6 +14,7 @@ from embeddings.batching import (
     SERVERLESS_PAYLOAD_LIMIT_BYTES,
     encode_request,
     estimate_tokens,
+    max_text_request_bytes,
     response_bytes_bound,
 )
 from tests.embeddings.embeddings_fakes import LONG_DOCUMENT, TRICKY_TEXTS, typical_texts
@@ -78,7 +79,8 @@ def test_batch_size_caps_the_count() -> None:
 
 
 def test_pooled_answers_only_need_the_count() -> None:
-    batches = _check_plan(typical_texts(), BatchLimits(), token_level=False)
+    assert [b.stop - b.start for b in _check_plan(typical_texts(), BatchLimits(), token_level=False)] == [100]
+    batches = _check_plan(typical_texts(), BatchLimits(max_texts=64), token_level=False)
     assert [b.stop - b.start for b in batches] == [64, 36]
 
 
@@ -90,11 +92,25 @@ def test_request_budget_counts_utf8_bytes() -> None:
 
 def test_a_text_too_large_for_any_request_is_an_error() -> None:
     huge = "x" * SERVERLESS_PAYLOAD_LIMIT_BYTES
-    with pytest.raises(TextTooLargeError, match=r"text 1 makes a 4,000,\d+-byte request") as caught:
+    with pytest.raises(TextTooLargeError, match=r"texts\[1\] .* makes a 4,000,\d+-byte request") as caught:
         plan_batches(["fine", huge], BatchLimits())
-    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, ValueError) and caught.value.index == 1
 
 
-def test_limits_are_validated() -> None:
-    with pytest.raises(ValueError, match="max_texts"):
-        BatchLimits(max_texts=0)
+def test_a_text_exactly_at_the_budget_fits_alone() -> None:
+    limits = BatchLimits(max_request_bytes=1_000)
+    allowed = max_text_request_bytes(limits.max_request_bytes)
+    text = "x" * (allowed - 2)  # two quotes
+    assert len(encode_request([text])) == limits.max_request_bytes - 1
+    assert plan_batches([text], limits)[0].request_bytes <= limits.max_request_bytes
+    with pytest.raises(TextTooLargeError, match=f"at most {allowed:,} bytes as JSON"):
+        plan_batches([text + "x"], limits)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("max_texts", 0), ("max_texts", 2.5), ("max_texts", True), ("max_request_bytes", 10), ("dimension", "384")],
+)
+def test_limits_are_validated(field: str, value: Any) -> None:
+    with pytest.raises(InvalidSettingError, match=f"{field} must be a whole number of at least .*, got {value!r}"):
+        BatchLimits(**{field: value})

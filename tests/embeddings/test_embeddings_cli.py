@@ -49,7 +49,7 @@ def test_prints_the_vector_as_json(sagemaker: FakeSageMaker, capsys: pytest.Capt
 
 def test_several_texts_and_a_file(sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     file = tmp_path / "texts.txt"
-    file.write_text("from the file\n\nsecond line\n", encoding="utf-8")
+    file.write_text("from the file\nsecond line\n", encoding="utf-8")
     sagemaker.answer(synthetic_container())
     code, out, _ = run(["one", "two", "--file", str(file)], sagemaker, capsys)
     vectors = json.loads(out)

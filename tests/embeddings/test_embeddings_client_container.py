@@ -113,5 +113,5 @@ def test_a_pooling_server_lets_later_batches_grow(sagemaker: FakeSageMaker, make
 
     sizes = [len(body["inputs"]) for body in sagemaker.request_bodies]
     assert sizes[0] == plan_batches(texts, make_client().limits)[0].stop  # first batch budgeted token-level
-    assert sizes[1:] == [64, 100 - 64 - sizes[0]]
+    assert sizes[1:] == [100 - sizes[0]]
     assert all(cosine(v, unit(synthetic_row(t))) > 0.999999 for v, t in zip(vectors, texts, strict=True))

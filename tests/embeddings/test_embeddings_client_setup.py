@@ -109,16 +109,6 @@ def test_empty_list_makes_no_request(sagemaker: FakeSageMaker, make_client: Any)
     assert sagemaker.requests == []
 
 
-def test_bad_arguments(make_client: Any) -> None:
-    client = make_client()
-    with pytest.raises(TypeError, match="not a single string"):
-        client.embed("just one text")
-    with pytest.raises(TypeError, match=r"texts\[1\] is int"):
-        client.embed(["fine", 42])
-    with pytest.raises(ValueError, match="endpoint_name"):
-        EmbeddingClient("", runtime_client=object())
-
-
 def test_accepts_server_pooled_answers(sagemaker: FakeSageMaker, make_client: Any) -> None:
     vector = [3.0, 4.0] + [0.0] * (DIMENSION - 2)
     sagemaker.answer(ok_json([[vector], vector]))

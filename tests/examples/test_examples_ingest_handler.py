@@ -74,7 +74,7 @@ def set_function_environment(
 ) -> None:
     """The function's environment, changed by `env` (None unsets), and the twin in place of SageMaker."""
     # A short retry budget: a test must fail, not wait, if the twin misbehaves.
-    for key, value in {**variables, "EMBEDDING_MAX_WAIT_S": "10", **env}.items():
+    for key, value in {**variables, "EMBEDDINGS_MAX_WAIT_S": "10", **env}.items():
         if value is None:
             monkeypatch.delenv(key, raising=False)
         else:
@@ -182,7 +182,7 @@ def test_an_unknown_endpoint_fails_the_invocation(load_handler: LoadHandler) -> 
 
 
 def test_a_pooling_setting_works_with_this_client(load_handler: LoadHandler) -> None:
-    handler = load_handler(SAGEMAKER_POOLING="client")
+    handler = load_handler(EMBEDDINGS_POOLING="client")
 
     answer = handler.handle({"texts": ["a text"]}, None)
 
@@ -193,7 +193,7 @@ def test_a_pooling_setting_works_with_this_client(load_handler: LoadHandler) -> 
     ("env", "message"),
     [
         ({"SAGEMAKER_ENDPOINT": None}, "SAGEMAKER_ENDPOINT is not set"),
-        ({"EMBEDDING_MAX_WAIT_S": "3 minutes"}, "EMBEDDING_MAX_WAIT_S '3 minutes' is not a number of seconds"),
+        ({"EMBEDDINGS_MAX_WAIT_S": "3 minutes"}, "EMBEDDINGS_MAX_WAIT_S '3 minutes' is not a number of seconds"),
     ],
 )
 def test_a_bad_environment_fails_at_start_naming_the_variable(

@@ -75,10 +75,10 @@ def test_function_environment_comes_from_the_producer_outputs(consumer: Consumer
     expected = {
         "SAGEMAKER_ENDPOINT": producer.exports["endpoint_name"],
         "SAGEMAKER_REGION": producer.exports["region"],
-        "EMBEDDING_MAX_WAIT_S": "180",
+        "EMBEDDINGS_MAX_WAIT_S": "180",
     }
     if producer.exports.get("pooling"):
-        expected["SAGEMAKER_POOLING"] = producer.exports["pooling"]
+        expected["EMBEDDINGS_POOLING"] = producer.exports["pooling"]
 
     assert variables == expected
     assert variables["SAGEMAKER_ENDPOINT"] == "alex-embedding-endpoint"
@@ -90,14 +90,14 @@ def test_a_pooling_output_reaches_the_function(producer: Deployment) -> None:
 
     variables = deploy_consumer({DEV_STACK: with_pooling}).deployment.one(LAMBDA_FUNCTION).inputs["environment"]
 
-    assert variables["variables"]["SAGEMAKER_POOLING"] == "server"
+    assert variables["variables"]["EMBEDDINGS_POOLING"] == "server"
 
 
 def test_function_runtime_timeout_and_ordering(consumer: ConsumerRun) -> None:
     deployment = consumer.deployment
     function = deployment.one(LAMBDA_FUNCTION)
     inputs = function.inputs
-    max_wait_s = float(inputs["environment"]["variables"]["EMBEDDING_MAX_WAIT_S"])
+    max_wait_s = float(inputs["environment"]["variables"]["EMBEDDINGS_MAX_WAIT_S"])
 
     assert inputs["runtime"] == "python3.12"
     assert inputs["handler"] == "handler.handle"

@@ -46,12 +46,12 @@ def test_the_python_snippet_is_a_program_that_reads_this_stack(section: str, pro
 def test_the_figures_are_the_example_program_s(section: str, consumer: ConsumerRun) -> None:
     function = consumer.deployment.one(LAMBDA_FUNCTION).inputs
     log_group = consumer.deployment.one(LOG_GROUP).inputs
-    max_wait_s = function["environment"]["variables"]["EMBEDDING_MAX_WAIT_S"]
+    max_wait_s = function["environment"]["variables"]["EMBEDDINGS_MAX_WAIT_S"]
     memory_mb, timeout_s = int(function["memorySize"]), int(function["timeout"])
 
     assert f"Python {function['runtime'].removeprefix('python')}, {function['architectures'][0]}" in section
     assert f"{memory_mb} MB, {timeout_s} s timeout" in section
     assert f"kept {int(log_group['retentionInDays'])} days" in section
-    assert f"`EMBEDDING_MAX_WAIT_S`, {max_wait_s} s" in section
+    assert f"`EMBEDDINGS_MAX_WAIT_S`, {max_wait_s} s" in section
     assert log_group["name"] == "/aws/lambda/alex-ingest-lambda-dev"
     assert "`/aws/lambda/alex-ingest-lambda-<stack>`" in section

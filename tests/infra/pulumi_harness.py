@@ -458,6 +458,9 @@ def run_program(
     logger.addHandler(collector)
     logger.propagate = False
 
+    # The SDK creates its futures on the current event loop; a test that ran asyncio.run() before (in this
+    # process, under any test order) leaves the thread without one.
+    _ensure_event_loop()
     set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=logger)
     # set_mocks installs a finished root stack of its own; the program gets a fresh one, as under the CLI.

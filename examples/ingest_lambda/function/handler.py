@@ -5,20 +5,19 @@ Answer:  {"endpoint": "alex-embedding-endpoint", "count": 2, "dimension": 384, "
          One unit-length vector per text, in order; store them with the texts.
 Bad event: {"error": "<what is wrong and what is allowed>"}, returned rather than raised, because retrying the same
          event cannot help. Endpoint failures (unknown endpoint, access denied, a cold start longer than
-         EMBEDDING_MAX_WAIT_S) raise, so the invocation fails visibly and queue or async invocations retry it.
+         EMBEDDINGS_MAX_WAIT_S) raise, so the invocation fails visibly and queue or async invocations retry it.
 
 Environment (set by the example's Pulumi program from the embedding stack's outputs): SAGEMAKER_ENDPOINT
-(required), SAGEMAKER_REGION, EMBEDDING_MAX_WAIT_S, SAGEMAKER_POOLING.
+(required), SAGEMAKER_REGION, EMBEDDINGS_MAX_WAIT_S, EMBEDDINGS_POOLING.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 from typing import Any
 
-from embeddings import EmbeddingClient, TextTooLargeError
+from embeddings import EmbeddingClient, InvalidTextError
 
 # ~8 kB of JSON per vector keeps an answer far under Lambda's 6 MB response limit, and the work within the timeout.
 MAX_TEXTS_PER_EVENT = 100
@@ -37,15 +36,15 @@ def client_from_environment() -> EmbeddingClient:
     if not endpoint_name:
         raise RuntimeError("SAGEMAKER_ENDPOINT is not set: set it to the embedding stack's endpoint_name output")
     options: dict[str, Any] = {"region_name": os.environ.get("SAGEMAKER_REGION") or None}
-    max_wait = os.environ.get("EMBEDDING_MAX_WAIT_S")
+    max_wait = os.environ.get("EMBEDDINGS_MAX_WAIT_S")
     if max_wait:
         try:
             options["max_wait_s"] = float(max_wait)
         except ValueError:
-            raise RuntimeError(f"EMBEDDING_MAX_WAIT_S {max_wait!r} is not a number of seconds") from None
-    # Where the endpoint pools (client or server). Clients that predate the setting detect it from the answers.
-    pooling = os.environ.get("SAGEMAKER_POOLING")
-    if pooling and "pooling" in inspect.signature(EmbeddingClient).parameters:
+            raise RuntimeError(f"EMBEDDINGS_MAX_WAIT_S {max_wait!r} is not a number of seconds") from None
+    # Where the endpoint pools (the stack's `pooling` output); told, the client plans every batch for it.
+    pooling = os.environ.get("EMBEDDINGS_POOLING")
+    if pooling:
         options["pooling"] = pooling
     return EmbeddingClient(endpoint_name, **options)
 
@@ -79,7 +78,7 @@ def handle(event: Any, context: Any = None) -> dict[str, Any]:
     try:
         texts = texts_of(event)
         vectors = client.embed(texts)
-    except (BadEventError, TextTooLargeError) as error:
+    except (BadEventError, InvalidTextError) as error:
         logger.warning("bad event: %s", error)
         return {"error": str(error)}
     return {
