@@ -211,6 +211,7 @@ class ModeResult:
     startup_s: float
     rows: list[Row]
     invocations_per_100: int
+    invocations_per_100_told: int
     bytes_per_text_default: float
     raw_cosines: list[float]
     raw_rate: float
@@ -252,10 +253,11 @@ def measure_raw_requests(
     return twin_rate, local_rate
 
 
-def measure_default_client(url: str, texts: Sequence[str]) -> tuple[int, float]:
-    """Invocations and response bytes per text for `texts` through a new client with its default settings."""
+def measure_default_client(url: str, texts: Sequence[str], **settings: Any) -> tuple[int, float]:
+    """Invocations and response bytes per text for `texts` through a new client with its default settings
+    (or these)."""
     counting = CountingRuntime(runtime_client(url))
-    client = EmbeddingClient(ENDPOINT_NAME, runtime_client=counting, max_wait_s=30.0)
+    client = EmbeddingClient(ENDPOINT_NAME, runtime_client=counting, max_wait_s=30.0, **settings)
     client.embed(list(texts))
     return client.requests_sent, counting.response_bytes / len(texts)
 
@@ -287,12 +289,13 @@ def measure_mode(
             rows = [measure_batch_size(url, corpus, size, repeats, local_encode) for size in BATCH_SIZES]
             raw_rate, raw_local_rate = measure_raw_requests(url, corpus, repeats, local_encode)
             invocations, bytes_per_text = measure_default_client(url, make_corpus(TYPICAL_TEXTS))
+            told, _ = measure_default_client(url, make_corpus(TYPICAL_TEXTS), pooling=mode)
             cosines = raw_first_vector_cosines(url, corpus, reference)
         finally:
             process.terminate()
             process.wait(timeout=30)
     Path(log.name).unlink()  # kept only when the twin failed, for the error message's pointer
-    return ModeResult(mode, startup_s, rows, invocations, bytes_per_text, cosines, raw_rate, raw_local_rate)
+    return ModeResult(mode, startup_s, rows, invocations, told, bytes_per_text, cosines, raw_rate, raw_local_rate)
 
 
 def cpu_model() -> str:
@@ -320,6 +323,13 @@ def machine_line() -> str:
 def load_line() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def cosine_range(result: ModeResult) -> str:
+    low, high = min(result.raw_cosines), max(result.raw_cosines)
+    if low > 0.9999:  # four decimals would show 1.0000 either way
+        return f"1 - {1 - low:.1e} to 1 - {max(1 - high, 0):.1e}"
+    return f"{low:.4f}-{high:.4f}"
 
 
 def render(results: Sequence[ModeResult], corpus: Sequence[str], repeats: int) -> str:
@@ -355,8 +365,11 @@ def render(results: Sequence[ModeResult], corpus: Sequence[str], repeats: int) -
         f"| response bytes per text ({TYPICAL_TEXTS} sentences, default client) | "
         + cells(lambda r: f"{r.bytes_per_text_default:,.0f}")
         + " |",
-        f"| invocations per {TYPICAL_TEXTS} sentences (default client) | "
+        f"| invocations per {TYPICAL_TEXTS} sentences (default client, `pooling='auto'`) | "
         + cells(lambda r: str(r.invocations_per_100))
+        + " |",
+        f"| invocations per {TYPICAL_TEXTS} sentences (client told the mode, `pooling=` it) | "
+        + cells(lambda r: str(r.invocations_per_100_told))
         + " |",
         "| texts/s, client `batch_size=32`, through the twin | " + cells(lambda r: f"{at_32(r).twin_rate:.1f}") + " |",
         "| texts/s, `SentenceTransformer.encode(batch_size=32)` in-process, same texts | "
@@ -366,9 +379,7 @@ def render(results: Sequence[ModeResult], corpus: Sequence[str], repeats: int) -
         f"| texts/s, plain boto3 requests of {RAW_REQUEST_SIZE} through the twin (no client) / in-process | "
         + cells(lambda r: f"{r.raw_rate:.1f} / {r.raw_local_rate:.1f} = {r.raw_rate / r.raw_local_rate:.2f}x")
         + " |",
-        "| cosine of a raw `result[0][0]` to the real embedding (min-max) | "
-        + cells(lambda r: f"{min(r.raw_cosines):.4f}-{max(r.raw_cosines):.4f}")
-        + " |",
+        "| cosine of a raw `result[0][0]` to the real embedding (min-max) | " + cells(cosine_range) + " |",
         "",
         "Start-up time to the first answer (process launch, model load, first call): "
         + ", ".join(f"{r.mode} {r.startup_s:.1f} s" for r in results),
