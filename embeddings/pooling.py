@@ -39,8 +39,13 @@ def describe_shape(value: Any) -> str:
     return type(value).__name__
 
 
+# json.loads gives exactly int or float for a JSON number; an exact type test also rules out bool, and is what
+# keeps checking every one of ~384 numbers per vector cheap.
+_NUMBER_TYPES = frozenset({int, float})
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return type(value) in _NUMBER_TYPES
 
 
 def _has_batch_axis(item: Any) -> bool:
@@ -70,8 +75,13 @@ def _rows(item: Any) -> list[list[float]]:
 
 
 def vector_count(item: Any) -> int:
-    """How many vectors one text's answer holds: 1 if the server pooled, at least 2 ([CLS], [SEP]) if not."""
-    return len(_rows(item))
+    """How many vectors one text's answer holds: 1 if the server pooled, at least 2 ([CLS], [SEP]) if not.
+
+    Only for an answer `sentence_vectors` has accepted: it reads the shape without checking every number again.
+    """
+    if _has_batch_axis(item):
+        item = item[0]
+    return len(item) if item and isinstance(item[0], list) else 1
 
 
 def l2_normalize(vector: Sequence[float]) -> list[float]:
@@ -91,7 +101,8 @@ def sentence_vector(item: Any, dimension: int | None = None) -> list[float]:
             f"vectors have {width} dimensions, expected {dimension} (is this the all-MiniLM-L6-v2 endpoint?)"
         )
     count = len(rows)
-    mean = [sum(column) / count for column in zip(*rows, strict=True)]
+    # A pooled answer is its own mean.
+    mean = rows[0] if count == 1 else [sum(column) / count for column in zip(*rows, strict=True)]
     if not all(math.isfinite(x) for x in mean):
         raise ResponseShapeError("the endpoint returned non-finite values (NaN or infinity)")
     return l2_normalize(mean)
