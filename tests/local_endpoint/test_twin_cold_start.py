@@ -52,7 +52,7 @@ def test_client_retries_until_the_cold_start_is_over(twin_container: HuggingFace
 
 
 def test_cold_start_ends_by_itself(twin_container: HuggingFaceContainer) -> None:
-    with serve_in_thread(twin_container, TwinConfig(cold_start_seconds=1.0)) as server:
+    with serve_in_thread(twin_container, TwinConfig(cold_start_seconds=0.5)) as server:
         client = EmbeddingClient(
             DEFAULT_ENDPOINT_NAME,
             runtime_client=runtime_client(server.url),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import boto3
@@ -11,8 +12,14 @@ DUMMY_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "loc
 REGION = "eu-west-1"
 
 
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One session for every client: a new one rereads botocore's data files, ten times the cost of a client.
+    Clients are made from it on the test's own thread; boto3 clients themselves are thread-safe."""
+    return boto3.session.Session(**DUMMY_CREDENTIALS, region_name=REGION)
+
+
 def runtime_client(url: str) -> Any:
     """A sagemaker-runtime client for the twin: one attempt per call, bounded timeouts, dummy credentials."""
     config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=60)
-    session = boto3.session.Session(**DUMMY_CREDENTIALS, region_name=REGION)
-    return session.client("sagemaker-runtime", endpoint_url=url, config=config)
+    return _session().client("sagemaker-runtime", endpoint_url=url, config=config)
