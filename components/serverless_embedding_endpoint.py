@@ -19,11 +19,6 @@ import pulumi_aws as aws
 
 from components import monitoring, policies
 from components.endpoint_args import (
-    DEFAULT_ENDPOINT_NAME,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MEMORY_SIZE_MB,
-    DEFAULT_MODEL_ID,
-    DEFAULT_TASK,
     InstancesVariant,
     Monitoring,
     ServerlessEmbeddingEndpointArgs,
@@ -46,11 +41,6 @@ from components.validation import (
 )
 
 __all__ = [
-    "DEFAULT_ENDPOINT_NAME",
-    "DEFAULT_MAX_CONCURRENCY",
-    "DEFAULT_MEMORY_SIZE_MB",
-    "DEFAULT_MODEL_ID",
-    "DEFAULT_TASK",
     "SCALABLE_DIMENSION",
     "TYPE_TOKEN",
     "VARIANT_NAME",

@@ -105,6 +105,6 @@ def test_the_slot_is_free_again_after_an_invocation(twin_container: HuggingFaceC
 
 
 def test_the_default_is_the_stacks_max_concurrency() -> None:
-    from components.serverless_embedding_endpoint import DEFAULT_MAX_CONCURRENCY
+    from components import DEFAULT_MAX_CONCURRENCY
 
     assert TwinConfig().max_concurrency == DEFAULT_MAX_CONCURRENCY == 2
