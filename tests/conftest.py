@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.suite_speed"]
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# pytest-xdist runs one worker per core; torch's own thread pool in each would oversubscribe the cores, and its
-# OpenMP workers spin against each other. Read by torch when it first starts, which is after this line.
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

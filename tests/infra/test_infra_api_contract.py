@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -44,15 +42,11 @@ from tests.infra.pulumi_harness import (
 )
 
 MOTO_SERVICES = ("application-autoscaling", "cloudwatch", "sns", "s3")
-# One loader for every test's clients: it caches the parsed service models (sagemaker's alone is megabytes),
-# which a fresh default session (moto resets it for each test) would otherwise parse again every time.
-_LOADER = botocore.loaders.create_loader()
 
 
 def _client(service: str, region: str) -> Any:
-    session = botocore.session.Session()
-    session.register_component("data_loader", _LOADER)
-    return boto3.Session(botocore_session=session, region_name=region).client(service)
+    """A client of moto's, from a session of its own (tests/conftest.py shares botocore's parsed models)."""
+    return boto3.Session(region_name=region).client(service)
 
 
 def _tags(inputs: dict[str, Any]) -> list[dict[str, str]]:
