@@ -52,13 +52,13 @@ def test_client_retries_until_the_cold_start_is_over(twin_container: HuggingFace
 
 
 def test_cold_start_ends_by_itself(twin_container: HuggingFaceContainer) -> None:
-    with serve_in_thread(twin_container, TwinConfig(cold_start_seconds=0.5)) as server:
+    with serve_in_thread(twin_container, TwinConfig(cold_start_seconds=0.2)) as server:
         client = EmbeddingClient(
             DEFAULT_ENDPOINT_NAME,
             runtime_client=runtime_client(server.url),
             max_wait_s=60.0,
-            backoff_base_s=0.2,
-            backoff_cap_s=0.5,
+            backoff_base_s=0.05,
+            backoff_cap_s=0.1,
         )
         vectors = client.embed(["vectorize me"])
 
@@ -70,9 +70,9 @@ def test_client_gives_up_after_max_wait(twin_container: HuggingFaceContainer) ->
         client = EmbeddingClient(
             DEFAULT_ENDPOINT_NAME,
             runtime_client=runtime_client(server.url),
-            max_wait_s=0.5,
-            backoff_base_s=0.1,
-            backoff_cap_s=0.2,
+            max_wait_s=0.2,
+            backoff_base_s=0.05,
+            backoff_cap_s=0.1,
         )
         with pytest.raises(EndpointNotReadyError) as caught:
             client.embed(["vectorize me"])
