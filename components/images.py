@@ -15,10 +15,13 @@ from dataclasses import dataclass
 HUGGINGFACE_INFERENCE_REPOSITORY = "huggingface-pytorch-inference"
 HUGGINGFACE_INFERENCE_CPU_TAG = "2.6.0-transformers5.5.3-cpu-py312-ubuntu22.04"
 
+# `<account>.dkr.ecr.<region>.<dns suffix>/<repository>(:<tag>|@sha256:<digest>)`, ASCII only: the account is 12
+# ASCII digits, the repository follows ECR's RepositoryName pattern and the tag Docker's tag grammar.
 _ECR_IMAGE_URI = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.(?P<suffix>amazonaws\.com(?:\.cn)?|amazonaws\.eu"
-    r"|c2s\.ic\.gov|sc2s\.sgov\.gov)/(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127})|@(?P<digest>sha256:[a-f0-9]{64}))$"
+    r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.(?P<suffix>[a-z0-9.-]+)/"
+    r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(?P<digest>sha256:[a-f0-9]{64}))",
+    flags=re.ASCII,
 )
 
 
@@ -28,6 +31,7 @@ class EcrImage:
 
     account: str
     region: str
+    dns_suffix: str
     repository: str
     uri: str
 
@@ -36,11 +40,14 @@ class EcrImage:
 
 
 def parse_ecr_image_uri(uri: str) -> EcrImage | None:
-    """Read an ECR image URI (`<account>.dkr.ecr.<region>.<suffix>/<repo>:<tag>` or `@sha256:...`).
-
-    Returns None for anything else: SageMaker only pulls model images from ECR.
-    """
-    match = _ECR_IMAGE_URI.match(uri)
+    """Read an ECR image URI; None for anything else, since SageMaker only pulls model images from ECR."""
+    match = _ECR_IMAGE_URI.fullmatch(uri)
     if match is None:
         return None
-    return EcrImage(account=match["account"], region=match["region"], repository=match["repository"], uri=uri)
+    return EcrImage(
+        account=match["account"],
+        region=match["region"],
+        dns_suffix=match["suffix"],
+        repository=match["repository"],
+        uri=uri,
+    )

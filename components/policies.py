@@ -14,18 +14,15 @@ from typing import Any
 
 import pulumi
 
+from components.constants import ENDPOINT_LOG_GROUP_PREFIX, ENDPOINT_METRICS_NAMESPACE, SAGEMAKER_SERVICE_PRINCIPAL
 from components.images import EcrImage
 
 PolicyDocument = dict[str, Any]
 
-SAGEMAKER_SERVICE_PRINCIPAL = "sagemaker.amazonaws.com"
-# The namespace SageMaker hosting publishes a model container's metrics under.
-ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
-
 
 def endpoint_log_group_name(endpoint_name: str) -> str:
     """SageMaker writes an endpoint's container logs to this fixed log group."""
-    return f"/aws/sagemaker/Endpoints/{endpoint_name}"
+    return f"{ENDPOINT_LOG_GROUP_PREFIX}/{endpoint_name}"
 
 
 def sagemaker_trust_policy() -> PolicyDocument:
@@ -128,7 +125,7 @@ def deny_insecure_transport_policy(bucket_arn: Any) -> PolicyDocument:
     }
 
 
-def invoke_endpoint_policy(endpoint_arn: str) -> PolicyDocument:
+def invoke_endpoint_policy(endpoint_arn: Any) -> PolicyDocument:
     """What a caller (the ingest Lambda, an agent) needs to call this endpoint, and nothing more."""
     return {
         "Version": "2012-10-17",

@@ -18,8 +18,8 @@ import pulumi
 import yaml
 
 from components.regions import partition_of
+from tests.infra.pulumi_cli_config import load_stack_config
 from tests.infra.pulumi_harness import AwsProviderMocks, Deployment, run_program
-from tests.infra.stack_config import load_stack_config
 from tests.paths import PROJECT_DIR
 
 EXAMPLE_DIR = PROJECT_DIR / "examples" / "ingest_lambda"

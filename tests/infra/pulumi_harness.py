@@ -17,17 +17,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import SETTINGS, get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from components.regions import partition_of
+from components.constants import ARTIFACT_STORE_TYPE_TOKEN, TYPE_TOKEN
+from components.outputs import ALWAYS_EXPORTED, OUTPUT_NAMES
+from components.regions import dns_suffix_of, partition_of
+from tests.hub_cache import seed_hub_cache
+from tests.paths import PROJECT_DIR
+
+# Before huggingface_hub is first imported: it reads HF_HUB_CACHE once.
+seed_hub_cache()
 
 ACCOUNT_ID = "123456789012"
 
-COMPONENT = "alex:embeddings:ServerlessEmbeddingEndpoint"
+COMPONENT = TYPE_TOKEN
+ARTIFACT_STORE = ARTIFACT_STORE_TYPE_TOKEN
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 MODEL = "aws:sagemaker/model:Model"
@@ -47,22 +56,9 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 PREBUILT_IMAGE_INVOKE = "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"
 
-# The stack's contract with later parts: these exports, under these names, with the default settings.
-STACK_EXPORTS = (
-    "endpoint_name",
-    "endpoint_arn",
-    "region",
-    "model_name",
-    "endpoint_config_name",
-    "role_arn",
-    "image_uri",
-    "invoke_policy_json",
-    "endpoint_type",
-    "pooling",
-    "dashboard_url",
-)
-# Exported only when their feature is on: an alarm email, server pooling.
-OPTIONAL_EXPORTS = ("alarm_topic_arn", "model_artifact_bucket", "model_data_url")
+# The stack's contract with later parts (components/outputs.py): exported always, and only with their feature.
+STACK_EXPORTS = ALWAYS_EXPORTED
+OPTIONAL_EXPORTS = tuple(name for name in OUTPUT_NAMES if name not in ALWAYS_EXPORTED)
 
 # Registry accounts of the AWS Deep Learning Containers (which hold huggingface-pytorch-inference), as the
 # pulumi-aws provider's `getPrebuiltEcrImage` table has them. Regions missing here have no registry.
@@ -102,21 +98,6 @@ DEEP_LEARNING_REGISTRY_BY_REGION = {
     "us-west-2": "763104351884",
 }
 
-# The provider's DNS suffix per partition (ECR registries in China live under amazonaws.com.cn).
-_DNS_SUFFIX_BY_PARTITION = {
-    "aws": "amazonaws.com",
-    "aws-us-gov": "amazonaws.com",
-    "aws-cn": "amazonaws.com.cn",
-    "aws-eusc": "amazonaws.eu",
-    "aws-iso": "c2s.ic.gov",
-    "aws-iso-b": "sc2s.sgov.gov",
-}
-
-
-def dns_suffix_of(region: str) -> str:
-    return _DNS_SUFFIX_BY_PARTITION[partition_of(region)]
-
-
 _BUCKET_SETTINGS = frozenset({BUCKET_PUBLIC_ACCESS_BLOCK, BUCKET_OWNERSHIP_CONTROLS, BUCKET_ENCRYPTION, BUCKET_POLICY})
 
 # Where each SageMaker resource type keeps its ARN path segment.
@@ -141,6 +122,10 @@ class Registration:
     additional_secret_outputs: list[str]
     inputs: dict[str, Any]
     state: dict[str, Any]
+    delete_before_replace: bool = False
+    replacement_trigger: Any = None
+    alias_parents: list[str] = field(default_factory=list)
+    """The parent URN of each alias the resource carries."""
 
 
 @dataclass
@@ -315,6 +300,16 @@ class AwsProviderMocks(pulumi.runtime.Mocks):
         }
 
 
+def _trigger(request: Any) -> Any:
+    """The replacementTrigger value the SDK sent, as plain data (None when the option is not set)."""
+    if not request.HasField("replacement_trigger"):
+        return None
+    return pulumi.runtime.rpc.deserialize_property(json_format.MessageToDict(request.replacement_trigger))
+
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The stock mock monitor, keeping what the engine would see: parent, provider, dependencies, invokes."""
 
@@ -323,9 +318,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[Registration] = []
         self.invokes: list[InvokeRecord] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's whole qualified type chain, the root stack's type left out."""
+        qualified = parent.split("::")[2] if parent else ""
+        if qualified and qualified != STACK_TYPE:
+            type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == STACK_TYPE:
             return response
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
@@ -341,6 +343,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 additional_secret_outputs=list(request.additionalSecretOutputs),
                 inputs=inputs,
                 state=self.resources[urn].state if urn in self.resources else {},
+                delete_before_replace=request.deleteBeforeReplace,
+                replacement_trigger=_trigger(request),
+                alias_parents=[alias.spec.parentUrn for alias in request.aliases if alias.spec.parentUrn],
             )
         )
         return response
@@ -369,6 +374,10 @@ class Deployment:
     def of_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_token]
 
+    def one_named(self, name: str) -> Registration:
+        [found] = [r for r in self.registrations if r.name == name]
+        return found
+
     def one(self, type_token: str) -> Registration:
         found = self.of_type(type_token)
         assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
@@ -387,14 +396,28 @@ class Deployment:
                     "dependencies": sorted(r.dependencies),
                     "custom": r.custom,
                     "additional_secret_outputs": r.additional_secret_outputs,
+                    "delete_before_replace": r.delete_before_replace,
+                    "replacement_trigger": r.replacement_trigger,
+                    "alias_parents": r.alias_parents,
                     "inputs": r.inputs,
                 }
-                for r in self.registrations
+                # Registrations wait on their inputs, so their order is the event loop's; the dependencies are what
+                # orders creation, and they are part of each record.
+                for r in sorted(self.registrations, key=lambda r: r.urn)
             ],
             "invokes": [{"token": i.token, "args": i.args, "provider": i.provider} for i in self.invokes],
             "exports": self.exports,
         }
-        return json.loads(json.dumps(data, sort_keys=True))
+        text = json.dumps(data, sort_keys=True, default=_plain)
+        # The project's folder differs from one checkout to the next; what lies inside it does not.
+        return json.loads(text.replace(json.dumps(str(PROJECT_DIR))[1:-1], "<project>"))
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what deserialised inputs hold besides plain data: the artifact's FileAsset."""
+    if isinstance(value, pulumi.FileAsset):
+        return {"FileAsset": str(value.path)}
+    raise TypeError(f"no JSON form for {type(value).__name__}")
 
 
 class _WarningCollector(logging.Handler):

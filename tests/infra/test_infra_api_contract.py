@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto import mock_aws
 
 from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs, ServerlessVariant
@@ -45,8 +46,14 @@ MOTO_SERVICES = ("application-autoscaling", "cloudwatch", "sns", "s3")
 
 
 def _client(service: str, region: str) -> Any:
-    """A client of moto's, from a session of its own (tests/conftest.py shares botocore's parsed models)."""
-    return boto3.Session(region_name=region).client(service)
+    """A client of moto's, from a session of its own (tests/suite_speed.py shares botocore's parsed models).
+
+    Checksums only where an operation requires them: otherwise PutObject streams the 83 MB archive as aws-chunked
+    with a CRC trailer, which botocore encodes and moto decodes in pure Python (4 s of the test's 8).
+    """
+    return boto3.Session(region_name=region).client(
+        service, config=Config(request_checksum_calculation="when_required")
+    )
 
 
 def _tags(inputs: dict[str, Any]) -> list[dict[str, str]]:
@@ -180,6 +187,45 @@ def scaling_requests(deployment: Deployment) -> list[tuple[str, str, dict[str, A
     return requests
 
 
+def _dimensions(dimensions: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Name": name, "Value": value} for name, value in sorted(dimensions.items())]
+
+
+def _alarm_metric(inputs: dict[str, Any]) -> dict[str, Any]:
+    """One metric with its statistic, or metric-math queries (the provider's `metric_query` blocks)."""
+    if "metricQueries" not in inputs:
+        statistic = (
+            {"ExtendedStatistic": inputs["extendedStatistic"]}
+            if "extendedStatistic" in inputs
+            else {"Statistic": inputs["statistic"]}
+        )
+        return {
+            "MetricName": inputs["metricName"],
+            "Namespace": inputs["namespace"],
+            **statistic,
+            "Dimensions": _dimensions(inputs["dimensions"]),
+            "Period": _integer(inputs["period"]),
+        }
+    queries = []
+    for query in inputs["metricQueries"]:
+        request: dict[str, Any] = {"Id": query["id"], "ReturnData": query.get("returnData", False)}
+        if "expression" in query:
+            request |= {"Expression": query["expression"], "Label": query["label"]}
+        else:
+            metric = query["metric"]
+            request["MetricStat"] = {
+                "Metric": {
+                    "Namespace": metric["namespace"],
+                    "MetricName": metric["metricName"],
+                    "Dimensions": _dimensions(metric["dimensions"]),
+                },
+                "Period": _integer(metric["period"]),
+                "Stat": metric["stat"],
+            }
+        queries.append(request)
+    return {"Metrics": queries}
+
+
 def monitoring_requests(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
     requests: list[tuple[str, str, dict[str, Any]]] = []
     for topic in deployment.of_type(TOPIC):
@@ -200,11 +246,6 @@ def monitoring_requests(deployment: Deployment) -> list[tuple[str, str, dict[str
         )
     for alarm in deployment.of_type(METRIC_ALARM):
         inputs = alarm.inputs
-        statistic = (
-            {"ExtendedStatistic": inputs["extendedStatistic"]}
-            if "extendedStatistic" in inputs
-            else {"Statistic": inputs["statistic"]}
-        )
         requests.append(
             (
                 "cloudwatch",
@@ -214,12 +255,13 @@ def monitoring_requests(deployment: Deployment) -> list[tuple[str, str, dict[str
                     "AlarmDescription": inputs["alarmDescription"],
                     "AlarmActions": inputs.get("alarmActions", []),
                     "OKActions": inputs.get("okActions", []),
-                    "MetricName": inputs["metricName"],
-                    "Namespace": inputs["namespace"],
-                    **statistic,
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(inputs["dimensions"].items())],
-                    "Period": _integer(inputs["period"]),
+                    **_alarm_metric(inputs),
                     "EvaluationPeriods": _integer(inputs["evaluationPeriods"]),
+                    **(
+                        {"DatapointsToAlarm": _integer(inputs["datapointsToAlarm"])}
+                        if "datapointsToAlarm" in inputs
+                        else {}
+                    ),
                     "Threshold": float(inputs["threshold"]),
                     "ComparisonOperator": inputs["comparisonOperator"],
                     "TreatMissingData": inputs["treatMissingData"],
@@ -319,36 +361,42 @@ def every_request(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]
     ]
 
 
+# Only "defaults" packs the model (83 MB): the others use the Hub source, whose archive holds code/ alone.
 ARGS: dict[str, Callable[[Path], ServerlessEmbeddingEndpointArgs]] = {
     "defaults": lambda _: ServerlessEmbeddingEndpointArgs(region="us-east-1"),
-    "every option": lambda _: ServerlessEmbeddingEndpointArgs(
+    "every option": lambda build_dir: ServerlessEmbeddingEndpointArgs(
         region="eu-west-1",
         endpoint_name="kb-embeddings-" + "x" * 49,
+        model_source="hub",
         model_id="BAAI/bge-small-en-v1.5",
         model_revision="5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
+        precision="bf16",
         serverless=ServerlessVariant(memory_size_mb=6144, max_concurrency=200, provisioned_concurrency=200),
         monitoring=Monitoring(alarm_email="ops@example.com"),
-        tags={"cost-center": "kb"},
+        artifact_build_dir=build_dir,
+        tags={"cost-center": "kb", "café": "naïve"},
     ),
-    "china": lambda _: ServerlessEmbeddingEndpointArgs(
-        region="cn-north-1", serverless=ServerlessVariant(memory_size_mb=1024, max_concurrency=1)
+    "china, the tutorial's setup": lambda _: ServerlessEmbeddingEndpointArgs(
+        region="cn-north-1",
+        model_source="hub",
+        pooling="client",
+        serverless=ServerlessVariant(memory_size_mb=1024, max_concurrency=1),
     ),
-    "instances": lambda _: ServerlessEmbeddingEndpointArgs(
+    "instances, hub, client pooling": lambda _: ServerlessEmbeddingEndpointArgs(
         region="eu-west-1",
+        model_source="hub",
+        pooling="client",
         # moto's own instance-type list stops at ml.c5 (botocore's, checked above, has ml.c6i and newer).
         instances=InstancesVariant(instance_type="ml.c5.xlarge", min_instances=2, max_instances=5),
         monitoring=Monitoring(alarm_email="ops@example.com"),
         tags={"cost-center": "kb"},
     ),
-    "server pooling on instances": lambda build_dir: ServerlessEmbeddingEndpointArgs(
+    "instances, hub, server pooling": lambda build_dir: ServerlessEmbeddingEndpointArgs(
         region="eu-west-1",
+        model_source="hub",
         instances=InstancesVariant(),
-        pooling="server",
         artifact_build_dir=build_dir,
         tags={"cost-center": "kb"},
-    ),
-    "server pooling, serverless, us-east-1": lambda build_dir: ServerlessEmbeddingEndpointArgs(
-        region="us-east-1", pooling="server", artifact_build_dir=build_dir
     ),
 }
 

@@ -69,9 +69,10 @@ def test_a_target_tracking_policy_on_invocations_per_instance_with_cooldowns(dep
 
 
 def test_no_cold_start_alarm_and_the_dashboard_shows_instances(deployment: Deployment) -> None:
-    assert sorted(a.inputs["metricName"] for a in deployment.of_type(METRIC_ALARM)) == [
-        "Invocation5XXErrors",
-        "ModelLatency",
+    assert sorted(a.name for a in deployment.of_type(METRIC_ALARM)) == [
+        "embedding-handler-failing",
+        "embedding-invocation-5xx-errors",
+        "embedding-model-latency-p90",
     ]
     widgets = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])["widgets"]
     capacity = json.dumps(widgets[3]["properties"]["metrics"])

@@ -21,7 +21,12 @@ DIMENSIONS = {"EndpointName": "alex-embedding-endpoint", "VariantName": "AllTraf
 
 
 def _alarms(deployment: Deployment) -> dict[str, dict]:
-    return {alarm.inputs["metricName"]: alarm.inputs for alarm in deployment.of_type(METRIC_ALARM)}
+    """Single-metric alarms by metric name, the metric-math one by its name's suffix."""
+    alarms = {}
+    for alarm in deployment.of_type(METRIC_ALARM):
+        key = alarm.inputs.get("metricName") or alarm.inputs["name"].removeprefix("alex-embedding-endpoint-")
+        alarms[key] = alarm.inputs
+    return alarms
 
 
 @pytest.fixture
@@ -31,12 +36,14 @@ def deployment(deploy_component) -> Deployment:
 
 def test_default_alarms_watch_this_endpoints_variant(deployment: Deployment) -> None:
     alarms = _alarms(deployment)
-    assert set(alarms) == {"Invocation5XXErrors", "ModelLatency", "ModelSetupTime"}
+    assert set(alarms) == {"Invocation5XXErrors", "ModelLatency", "ModelSetupTime", "handler-failing"}
     for metric, alarm in alarms.items():
-        assert alarm["namespace"] == "AWS/SageMaker", metric
-        assert alarm["dimensions"] == DIMENSIONS, metric
+        queried = [query["metric"] for query in alarm.get("metricQueries", []) if "metric" in query]
+        for source in queried or [alarm]:
+            assert source["namespace"] == "AWS/SageMaker", metric
+            assert source["dimensions"] == DIMENSIONS, metric
+            assert source["period"] == 300
         assert alarm["treatMissingData"] == "notBreaching", "an idle serverless endpoint publishes no data"
-        assert alarm["period"] == 300
         assert alarm["region"] == "us-east-1"
         assert alarm["name"].startswith("alex-embedding-endpoint-")
     endpoint = deployment.one(ENDPOINT).urn
@@ -55,6 +62,27 @@ def test_thresholds_are_in_the_metrics_own_units(deployment: Deployment) -> None
     assert (latency["extendedStatistic"], latency["threshold"], latency["evaluationPeriods"]) == ("p90", 5e6, 3)
     assert "statistic" not in latency
     assert (setup["statistic"], setup["threshold"]) == ("Maximum", 60e6)
+
+
+def test_a_handler_failing_most_requests_alarms_and_a_few_bad_requests_do_not(deployment: Deployment) -> None:
+    """The toolkit answers 400 for any exception in inference.py: no 5XX is ever counted for a broken handler."""
+    alarm = _alarms(deployment)["handler-failing"]
+    queries = {query["id"]: query for query in alarm["metricQueries"]}
+    metrics = {query_id: query["metric"]["metricName"] for query_id, query in queries.items() if "metric" in query}
+    assert metrics == {
+        "invocations": "Invocations",
+        "model_errors": "InvocationModelErrors",
+        "client_errors": "Invocation4XXErrors",
+    }
+    assert all(query["metric"]["stat"] == "Sum" for query in queries.values() if "metric" in query)
+    result = queries["result"]
+    assert result["returnData"] is True and not any(q.get("returnData") for q in queries.values() if q is not result)
+    assert result["expression"] == (
+        "IF(FILL(invocations, 0) >= 3, MAX([FILL(model_errors, 0), FILL(client_errors, 0)]) / FILL(invocations, 1), 0)"
+    )
+    assert (alarm["comparisonOperator"], alarm["threshold"]) == ("GreaterThanOrEqualToThreshold", 0.5)
+    # Within 15 minutes: 2 of 3 five-minute periods.
+    assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (3, 2)
 
 
 def test_thresholds_follow_the_monitoring_settings(deploy_component) -> None:
@@ -104,7 +132,13 @@ def test_dashboard_shows_invocations_errors_latency_and_concurrency(deployment: 
     assert titles[2].startswith("Latency") and titles[3].startswith("Concurrency")
     metrics = [m for w in widgets for m in w["properties"]["metrics"]]
     names = {m[1] for m in metrics}
-    assert {"Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency"} <= names
+    assert {
+        "Invocations",
+        "Invocation4XXErrors",
+        "Invocation5XXErrors",
+        "InvocationModelErrors",
+        "ModelLatency",
+    } <= names
     assert {"ServerlessConcurrentExecutionsUtilization", "ModelSetupTime"} <= names
     for metric in metrics:
         assert metric[2:6] == ["EndpointName", "alex-embedding-endpoint", "VariantName", "AllTraffic"]

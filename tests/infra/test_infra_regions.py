@@ -12,7 +12,6 @@ from components import ImageLookupError, ServerlessEmbeddingEndpointArgs
 from components.images import HUGGINGFACE_INFERENCE_CPU_TAG
 from tests.infra.pulumi_harness import (
     ACCOUNT_ID,
-    COMPONENT,
     MODEL,
     PREBUILT_IMAGE_INVOKE,
     ROLE_POLICY,
@@ -74,7 +73,25 @@ def test_a_region_without_a_registry_is_a_clear_error_and_creates_nothing(deploy
     assert "'ap-southeast-7'" in message
     assert "Set imageUri to an ECR image in 'ap-southeast-7'" in message
     assert "no registry ID available for region (ap-southeast-7)" in message
-    assert [r.type for r in failure.value.recorded] == [COMPONENT], "no AWS resource may be created"
+    assert failure.value.recorded == [], "nothing may be registered, not even the component"
+
+
+def test_a_provider_that_cannot_be_asked_is_not_reported_as_an_unknown_region(deploy_component, monkeypatch) -> None:
+    """Credentials or throttling failures of the image lookup say so, instead of blaming the region."""
+    from tests.infra.pulumi_harness import AwsProviderMocks
+
+    def failing(self, call_args, provider_region):
+        return {}, [("", "operation error STS: GetCallerIdentity, https response error StatusCode: 403, ExpiredToken")]
+
+    monkeypatch.setattr(AwsProviderMocks, "_prebuilt_ecr_image", failing)
+    with pytest.raises(ProgramFailed) as failure:
+        deploy_component(region="eu-west-1")
+
+    message = str(failure.value)
+    assert isinstance(failure.value.cause, ImageLookupError)
+    assert "could not ask the AWS provider for the Hugging Face inference image of region 'eu-west-1'" in message
+    assert "ExpiredToken" in message and "Set imageUri" not in message
+    assert failure.value.recorded == []
 
 
 def test_an_image_override_deploys_where_no_registry_is_known(deploy_component) -> None:

@@ -1,4 +1,5 @@
-"""Every plain value is checked before anything is registered; the error names the value and what is allowed."""
+"""Every plain value is checked before anything is registered; the error names the argument, the value and what is
+allowed, in the library's own field names."""
 
 from __future__ import annotations
 
@@ -16,87 +17,126 @@ from components import (
 )
 from tests.infra.pulumi_harness import ProgramFailed
 
+ECR = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:2.6.0"
+
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
-    ("endpoint name with underscore", {"endpoint_name": "alex_embedding"}, ["'alex_embedding'", "hyphens"]),
-    ("endpoint name too long", {"endpoint_name": "a" * 64}, ["'" + "a" * 64 + "'", "1-63"]),
-    ("endpoint name ends with hyphen", {"endpoint_name": "alex-"}, ["'alex-'", "starting and ending"]),
-    ("empty endpoint name", {"endpoint_name": ""}, ["endpointName ''"]),
-    ("model id with spaces", {"model_id": "all MiniLM"}, ["modelId 'all MiniLM'", "'owner/name'"]),
-    ("model id with two slashes", {"model_id": "a/b/c"}, ["modelId 'a/b/c'"]),
-    ("model id with double dash", {"model_id": "org/name--x"}, ["modelId 'org/name--x'"]),
-    ("revision with spaces", {"model_revision": "main branch"}, ["modelRevision 'main branch'", "commit hash"]),
-    ("task with capitals", {"task": "Feature_Extraction"}, ["task 'Feature_Extraction'", "'feature-extraction'"]),
+    ("endpoint name with underscore", {"endpoint_name": "alex_embedding"}, ["endpoint_name 'alex_embedding'"]),
+    ("endpoint name too long", {"endpoint_name": "a" * 64}, ["'" + "a" * 64 + "'", "0-63 characters"]),
+    ("endpoint name ends with hyphen", {"endpoint_name": "alex-"}, ["endpoint_name 'alex-'", "sagemaker EndpointName"]),
+    ("empty endpoint name", {"endpoint_name": ""}, ["endpoint_name ''"]),
+    ("endpoint name with a trailing newline", {"endpoint_name": "alex\n"}, ["endpoint_name 'alex\\n'"]),
+    ("endpoint name not a string", {"endpoint_name": 5}, ["endpoint_name 5 is a int: use a string"]),
+    ("model id with spaces", {"model_id": "all MiniLM"}, ["model_id 'all MiniLM'", "'owner/name'"]),
+    ("model id with two slashes", {"model_id": "a/b/c"}, ["model_id 'a/b/c'"]),
+    ("model id with double dash", {"model_id": "org/name--x"}, ["model_id 'org/name--x'"]),
+    ("model id with a trailing newline", {"model_id": "org/name\n"}, ["model_id 'org/name\\n'"]),
+    ("model id with non-ASCII letters", {"model_id": "org/naïve"}, ["model_id 'org/naïve'", "ASCII"]),
+    ("revision with spaces", {"model_revision": "main branch"}, ["model_revision 'main branch'", "commit hash"]),
+    ("revision with a trailing newline", {"model_revision": "main\n"}, ["model_revision 'main\\n'"]),
+    (
+        "task misspelled",
+        {"task": "feature-extractoin"},
+        ["task 'feature-extractoin' is not a transformers pipeline task", "did you mean feature-extraction"],
+    ),
+    ("task that answers no vectors", {"task": "fill-mask"}, ["task 'fill-mask' answers something other than vectors"]),
     (
         "memory not a step of 1024",
         {"serverless": ServerlessVariant(memory_size_mb=3000)},
-        ["memorySizeMb 3000", "1024, 2048, 3072"],
+        ["serverless.memory_size_mb 3000 is not a serverless memory size", "1024, 2048, 3072"],
     ),
-    ("memory above 6144", {"serverless": ServerlessVariant(memory_size_mb=7168)}, ["memorySizeMb 7168", "6144"]),
-    ("memory of zero", {"serverless": ServerlessVariant(memory_size_mb=0)}, ["memorySizeMb 0"]),
+    (
+        "memory above 6144",
+        {"serverless": ServerlessVariant(memory_size_mb=7168)},
+        ["serverless.memory_size_mb 7,168 is out of range", "sagemaker ServerlessMemorySizeInMB"],
+    ),
+    ("memory as a string", {"serverless": ServerlessVariant(memory_size_mb="4096")}, ["'4096' is a str"]),
     (
         "max concurrency zero",
         {"serverless": ServerlessVariant(max_concurrency=0)},
-        ["maxConcurrency 0", "from 1 to 200"],
+        ["serverless.max_concurrency 0 is out of range", "from 1 to 200"],
     ),
-    (
-        "max concurrency above 200",
-        {"serverless": ServerlessVariant(max_concurrency=201)},
-        ["maxConcurrency 201", "from 1 to 200"],
-    ),
-    ("max concurrency not an int", {"serverless": ServerlessVariant(max_concurrency=2.5)}, ["maxConcurrency 2.5"]),
+    ("max concurrency not an int", {"serverless": ServerlessVariant(max_concurrency=2.5)}, ["2.5 is a float"]),
     (
         "provisioned negative",
         {"serverless": ServerlessVariant(provisioned_concurrency=-1)},
-        ["provisionedConcurrency -1", "from 1 to 200"],
+        ["serverless.provisioned_concurrency -1 is out of range", "from 1 to 200"],
     ),
     (
         "provisioned above max",
         {"serverless": ServerlessVariant(max_concurrency=2, provisioned_concurrency=3)},
-        ["provisionedConcurrency 3 exceeds maxConcurrency 2"],
+        ["serverless.provisioned_concurrency 3 exceeds serverless.max_concurrency 2"],
     ),
-    ("region shape", {"region": "useast1"}, ["region 'useast1'", "'us-east-1'"]),
-    ("image not ECR", {"image_uri": "docker.io/library/python:3"}, ["imageUri 'docker.io/library/python:3'"]),
+    ("region shape", {"region": "useast1"}, ["region 'useast1' is not an AWS region name"]),
+    ("region AWS does not have", {"region": "us-east-9"}, ["region 'us-east-9' is not a region", "us-east-1"]),
+    ("image not ECR", {"image_uri": "docker.io/library/python:3"}, ["image_uri 'docker.io/library/python:3'"]),
     (
         "image from another region",
-        {"image_uri": "763104351884.dkr.ecr.us-west-2.amazonaws.com/huggingface-pytorch-inference:2.6.0"},
+        {"image_uri": ECR.replace("us-east-1", "us-west-2")},
         ["in region 'us-west-2' but the stack deploys to 'us-east-1'", "cross-region"],
     ),
-    ("role ARN shape", {"execution_role_arn": "my-role"}, ["executionRoleArn 'my-role'", "role/<name>"]),
     (
-        "role ARN of a user",
-        {"execution_role_arn": "arn:aws:iam::123456789012:user/bob"},
-        ["executionRoleArn 'arn:aws:iam::123456789012:user/bob'"],
+        "image with China's suffix outside China",
+        {"image_uri": ECR.replace("amazonaws.com", "amazonaws.com.cn")},
+        ["ends in 'amazonaws.com.cn', but ECR in 'us-east-1' is at 'amazonaws.com'"],
+    ),
+    ("image with Arabic-Indic digits", {"image_uri": "٧٦٣١٠٤٣٥١٨٨٤" + ECR[12:]}, ["is not an ECR image URI"]),
+    ("image with a non-ASCII tag", {"image_uri": ECR.replace(":2.6.0", ":vé")}, ["is not an ECR image URI"]),
+    ("role ARN shape", {"execution_role_arn": "my-role"}, ["execution_role_arn 'my-role'", "role/<name>"]),
+    ("role ARN of a user", {"execution_role_arn": "arn:aws:iam::123456789012:user/bob"}, ["sagemaker RoleArn"]),
+    ("role ARN with a non-ASCII name", {"execution_role_arn": "arn:aws:iam::123456789012:role/rôle"}, ["RoleArn"]),
+    (
+        "role name longer than IAM allows",
+        {"execution_role_arn": "arn:aws:iam::123456789012:role/" + "r" * 100},
+        ["which IAM cannot have", "1-64 characters", "iam roleNameType"],
     ),
     (
         "role ARN in another partition",
         {"execution_role_arn": "arn:aws-cn:iam::123456789012:role/x"},
         ["partition 'aws-cn'", "'us-east-1' is in 'aws'"],
     ),
-    ("reserved tag key", {"tags": {"aws:owner": "me"}}, ["tag key 'aws:owner'"]),
-    ("tag value too long", {"tags": {"note": "x" * 257}}, ["tag 'note' has value"]),
+    ("reserved tag key", {"tags": {"aws:owner": "me"}}, ["tags key 'aws:owner' is not allowed: the aws: prefix"]),
+    ("tag value too long", {"tags": {"note": "x" * 257}}, ["tags 'note' has value"]),
+    ("tag key with a star", {"tags": {"cost*center": "a"}}, ["tags key 'cost*center' is not allowed"]),
+    ("tag key that is an emoji", {"tags": {"🙂": "a"}}, ["tags key '🙂' is not allowed"]),
+    ("tags as a list", {"tags": ["team", "search"]}, ["tags ['team', 'search'] is a list: use a mapping"]),
+    ("tags as a number", {"tags": 3}, ["tags 3 is a int: use a mapping"]),
     # Instances
     (
         "unknown instance type",
         {"instances": InstancesVariant(instance_type="ml.m5.larg")},
-        ["instanceType 'ml.m5.larg'", "ProductionVariantInstanceType", "did you mean ml.m5.large"],
+        ["instances.instance_type 'ml.m5.larg'", "ProductionVariantInstanceType", "did you mean ml.m5.large"],
     ),
     ("instance type without ml.", {"instances": InstancesVariant(instance_type="m5.large")}, ["'m5.large'"]),
     (
         "Graviton with the x86 image",
         {"instances": InstancesVariant(instance_type="ml.c7g.large")},
-        ["instanceType 'ml.c7g.large'", "Graviton", "x86_64"],
+        ["instances.instance_type 'ml.c7g.large' runs on an Arm host", "x86_64"],
     ),
-    ("min instances zero", {"instances": InstancesVariant(min_instances=0)}, ["minInstances 0", "at least 1"]),
-    ("max instances not an int", {"instances": InstancesVariant(max_instances=2.5)}, ["maxInstances 2.5"]),
+    (
+        "Grace with the x86 image",
+        {"instances": InstancesVariant(instance_type="ml.p6e-gb200.36xlarge")},
+        ["'ml.p6e-gb200.36xlarge' runs on an Arm host"],
+    ),
+    (
+        "min instances zero",
+        {"instances": InstancesVariant(min_instances=0)},
+        ["instances.min_instances 0 is out of range", "from 1 to"],
+    ),
+    ("max instances not an int", {"instances": InstancesVariant(max_instances=2.5)}, ["max_instances 2.5 is a float"]),
+    (
+        "max instances beyond a 32-bit integer",
+        {"instances": InstancesVariant(max_instances=3_000_000_000)},
+        ["instances.max_instances 3,000,000,000 is out of range", "2,147,483,647"],
+    ),
     (
         "min above max",
         {"instances": InstancesVariant(min_instances=3, max_instances=2)},
-        ["minInstances 3 exceeds maxInstances 2"],
+        ["instances.min_instances 3 exceeds instances.max_instances 2"],
     ),
     (
         "target invocations zero",
         {"instances": InstancesVariant(target_invocations_per_instance=0)},
-        ["targetInvocationsPerInstance 0", "at least 1"],
+        ["instances.target_invocations_per_instance 0 is out of range"],
     ),
     ("negative cooldown", {"instances": InstancesVariant(scale_in_cooldown_s=-5)}, ["scale_in_cooldown_s -5"]),
     (
@@ -105,15 +145,25 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["serverless and instances are both set"],
     ),
     # Monitoring
-    ("alarm email without @", {"monitoring": Monitoring(alarm_email="ops")}, ["alarmEmail 'ops'", "ops@example.com"]),
+    ("alarm email without @", {"monitoring": Monitoring(alarm_email="ops")}, ["monitoring.alarm_email 'ops'"]),
+    ("alarm email with a trailing newline", {"monitoring": Monitoring(alarm_email="a@b.io\n")}, ["'a@b.io\\n'"]),
     ("latency threshold zero", {"monitoring": Monitoring(model_latency_p90_ms=0)}, ["model_latency_p90_ms 0"]),
     ("setup threshold negative", {"monitoring": Monitoring(model_setup_time_s=-1)}, ["model_setup_time_s -1"]),
-    # Pooling
-    ("unknown pooling", {"pooling": "mean"}, ["pooling 'mean'", "'client'", "'server'"]),
+    # Where the model comes from, and how it answers
+    ("unknown pooling", {"pooling": "mean"}, ["pooling 'mean' is not supported", "server (", "client ("]),
+    ("unknown model source", {"model_source": "s3"}, ["model_source 's3' is not supported", "artifact ("]),
+    ("unknown precision", {"precision": "int8"}, ["precision 'int8' is not supported", "fp32 (", "bf16 ("]),
+    ("bf16 with client pooling", {"pooling": "client", "precision": "bf16"}, ["precision 'bf16' needs pooling"]),
     (
-        "server pooling without the folder",
-        {"pooling": "server", "model_artifact_dir": Path("/nonexistent/model_artifact")},
-        ["model artifact folder '/nonexistent/model_artifact' does not exist", "code/inference.py"],
+        "a model folder with the hub source",
+        {"model_source": "hub", "model_dir": "/models/x"},
+        ["model_dir is set but model_source is 'hub'"],
+    ),
+    ("a model folder that is missing", {"model_dir": "/nonexistent/model"}, ["model_dir '/nonexistent/model' is not"]),
+    (
+        "server pooling without the code folder",
+        {"code_dir": Path("/nonexistent/code")},
+        ["inference code folder '/nonexistent/code' does not exist", "inference.py"],
     ),
     # Extra execution-role statements
     (
@@ -151,7 +201,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "execution_role_arn": "arn:aws:iam::123456789012:role/mine",
             "execution_role_statements": [{"Effect": "Allow", "Action": "a:b", "Resource": "*"}],
         },
-        ["cannot be added to a role you bring"],
+        ["cannot be added to a role you bring (execution_role_arn)"],
     ),
 ]
 
@@ -181,12 +231,14 @@ def test_all_problems_are_reported_at_once(deploy_component) -> None:
     with pytest.raises(ProgramFailed) as failure:
         deploy_component(args)
 
-    problems = failure.value.cause.problems
-    assert len(problems) == 3
-    assert [p.split(" ", 1)[0] for p in problems] == ["endpointName", "memorySizeMb", "maxConcurrency"]
+    assert [problem.field for problem in failure.value.cause.problems] == [
+        "endpoint_name",
+        "serverless.memory_size_mb",
+        "serverless.max_concurrency",
+    ]
 
 
-@pytest.mark.parametrize("name", ["embedding_1", "x" * 49, "-embedding"])
+@pytest.mark.parametrize("name", ["embedding_1", "x" * 49, "-embedding", "embedding\n"])
 def test_component_names_that_would_make_invalid_child_names_are_refused(deploy_component, name: str) -> None:
     with pytest.raises(ProgramFailed) as failure:
         deploy_component(name=name)
@@ -200,33 +252,12 @@ def test_limits_themselves_are_accepted(deploy_component) -> None:
         region="us-east-1",
         endpoint_name="a" * 63,
         serverless=ServerlessVariant(memory_size_mb=6144, max_concurrency=200, provisioned_concurrency=200),
-        model_id="BAAI/bge-small-en-v1.5",
-        model_revision="5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
+        tags={"café": "naïve value", "cost-center": "a b:c/d=e+f-g@h"},
     )
-    assert (
-        ServerlessEmbeddingEndpointArgs(
-            region="us-east-1", serverless=ServerlessVariant(memory_size_mb=1024)
-        ).problems()
-        == []
-    )
+    assert ServerlessEmbeddingEndpointArgs(serverless=ServerlessVariant(memory_size_mb=1024)).problems() == []
+    assert InstancesVariant(min_instances=2**31 - 1, max_instances=2**31 - 1).problems(image_uri=None) == []
     deployment = deploy_component(edge, name="e" * 48)
     assert deployment.exports["endpoint_name"] == "a" * 63
-
-
-def test_instance_types_are_the_pinned_botocore_service_models_enum() -> None:
-    """Read at validation time from botocore's data, so the list is never a stale copy."""
-    import gzip
-    import json
-
-    import botocore
-
-    from components.validation import sagemaker_instance_types
-
-    data = Path(botocore.__file__).parent / "data" / "sagemaker"
-    (model_file,) = data.glob("*/service-2.json.gz")
-    enum = json.loads(gzip.decompress(model_file.read_bytes()))["shapes"]["ProductionVariantInstanceType"]["enum"]
-    assert sagemaker_instance_types() == tuple(enum)
-    assert "ml.m5.large" in enum and "ml.t3.medium" not in enum
 
 
 def test_a_graviton_instance_is_accepted_with_an_image_override(deploy_component) -> None:
@@ -236,3 +267,17 @@ def test_a_graviton_instance_is_accepted_with_an_image_override(deploy_component
     )
     assert args.problems() == []
     assert deploy_component(args).exports["endpoint_type"] == "instances"
+
+
+def test_a_region_newer_than_botocore_is_accepted_only_with_an_image_of_its_own() -> None:
+    image = "111122223333.dkr.ecr.ap-southeast-9.amazonaws.com/embedder:1.0"
+    assert ServerlessEmbeddingEndpointArgs(region="ap-southeast-9", image_uri=image).problems() == []
+    [problem] = ServerlessEmbeddingEndpointArgs(region="ap-southeast-9").problems()
+    assert "set an image in it (imageUri) or upgrade boto3" in problem.render()
+
+
+def test_a_problem_is_written_with_the_names_its_reader_knows() -> None:
+    [problem] = ServerlessVariant(max_concurrency=2, provisioned_concurrency=3).problems("serverless.")
+    names = {"serverless.max_concurrency": "maxConcurrency", "serverless.provisioned_concurrency": "provisioned"}
+
+    assert problem.render(lambda field: names.get(field, field)).startswith("provisioned 3 exceeds maxConcurrency 2")

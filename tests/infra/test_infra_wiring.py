@@ -8,8 +8,16 @@ import pytest
 
 from components import ServerlessEmbeddingEndpointArgs
 from components.images import HUGGINGFACE_INFERENCE_CPU_TAG
+from components.model_files import DEFAULT_MODEL_REVISION
 from tests.infra.pulumi_harness import (
     ACCOUNT_ID,
+    ARTIFACT_STORE,
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_OBJECT,
+    BUCKET_OWNERSHIP_CONTROLS,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
     COMPONENT,
     DASHBOARD,
     ENDPOINT,
@@ -31,22 +39,47 @@ def deployment(deploy_component) -> Deployment:
     return deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", tags={"owner": "kb-team"}))
 
 
-def test_creates_exactly_the_chain_role_policy_model_config_endpoint_then_its_monitoring(
+STORE_CHILDREN = [
+    BUCKET,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    BUCKET_OWNERSHIP_CONTROLS,
+    BUCKET_ENCRYPTION,
+    BUCKET_POLICY,
+    BUCKET_OBJECT,
+]
+
+
+def test_creates_exactly_the_chain_store_role_model_config_endpoint_then_its_monitoring(
     deployment: Deployment,
 ) -> None:
     types = [r.type for r in deployment.registrations]
-    # The chain registers in order; the alarms and the dashboard wait on the endpoint's outputs, so they come
-    # after it in whichever order those resolve.
-    assert types[:6] == [COMPONENT, ROLE, ROLE_POLICY, MODEL, ENDPOINT_CONFIG, ENDPOINT]
-    assert sorted(types[6:]) == sorted([METRIC_ALARM, METRIC_ALARM, METRIC_ALARM, DASHBOARD])
+    # Registrations wait on their inputs: the store's children on the bucket, the role's policy on the object's
+    # ARN, the alarms and the dashboard on the endpoint, so only the order along each dependency is fixed.
+    assert sorted(types) == sorted(
+        [COMPONENT, ARTIFACT_STORE, *STORE_CHILDREN, ROLE, ROLE_POLICY, MODEL, ENDPOINT_CONFIG, ENDPOINT]
+        + [METRIC_ALARM] * 4
+        + [DASHBOARD]
+    )
+    chain = [t for t in types if t in (COMPONENT, ROLE_POLICY, MODEL, ENDPOINT_CONFIG, ENDPOINT)]
+    assert chain == [COMPONENT, ROLE_POLICY, MODEL, ENDPOINT_CONFIG, ENDPOINT]
+    assert types.index(BUCKET_OBJECT) < types.index(ROLE_POLICY)
 
 
-def test_every_child_is_parented_to_the_component(deployment: Deployment) -> None:
-    component = deployment.one(COMPONENT)
+def test_every_child_is_parented_to_the_component_and_the_bucket_to_its_store(deployment: Deployment) -> None:
+    component, store = deployment.one(COMPONENT), deployment.one(ARTIFACT_STORE)
     assert component.parent.endswith("::pulumi:pulumi:Stack::alex-sagemaker-dev")
     for child in deployment.registrations[1:]:
-        assert child.parent == component.urn, child.name
+        parent = store if child.type in STORE_CHILDREN else component
+        assert child.parent == parent.urn, child.name
         assert child.urn.startswith(f"urn:pulumi:dev::alex-sagemaker::{COMPONENT}$"), child.urn
+
+
+def test_the_stores_children_keep_their_former_parent_as_an_alias(deployment: Deployment) -> None:
+    """Deployed before the store existed, a stack's bucket and object were the endpoint component's children."""
+    component = deployment.one(COMPONENT)
+    for child in deployment.registrations:
+        if child.type in STORE_CHILDREN:
+            assert child.alias_parents == [component.urn], child.name
 
 
 def test_model_runs_as_the_role_and_waits_for_its_policy(deployment: Deployment) -> None:
@@ -56,14 +89,22 @@ def test_model_runs_as_the_role_and_waits_for_its_policy(deployment: Deployment)
     assert policy.urn in model.dependencies, "the model must not be created before the role can pull"
 
 
-def test_model_serves_the_hub_model_with_the_huggingface_cpu_image(deployment: Deployment) -> None:
+def test_model_serves_the_packed_model_with_the_huggingface_cpu_image_and_no_hub(deployment: Deployment) -> None:
     container = deployment.one(MODEL).inputs["primaryContainer"]
     assert container == {
         "image": US_EAST_1_IMAGE,
         "mode": "SingleModel",
-        "environment": {"HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2", "HF_TASK": "feature-extraction"},
+        "modelDataUrl": deployment.exports["model_data_url"],
+        "environment": {
+            "HF_TASK": "feature-extraction",
+            "ALEX_EMBEDDING_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2",
+            "ALEX_EMBEDDING_MODEL_REVISION": DEFAULT_MODEL_REVISION,
+            "ALEX_EMBEDDING_PRECISION": "fp32",
+            "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+        },
     }
     assert "-cpu-" in container["image"]
+    assert not any(key.startswith(("HF_MODEL", "HF_API", "HF_TOKEN")) for key in container["environment"])
 
 
 def test_model_and_config_are_auto_named_so_changes_roll_out_as_replacements(deployment: Deployment) -> None:
@@ -99,8 +140,9 @@ def test_sagemaker_resources_are_pinned_to_the_stack_region(deployment: Deployme
 
 def test_every_taggable_resource_is_tagged_and_user_tags_merge_in(deployment: Deployment) -> None:
     expected = {"project": "alex-sagemaker", "stack": "dev", "component": "embedding", "owner": "kb-team"}
-    for token in (ROLE, MODEL, ENDPOINT_CONFIG, ENDPOINT):
-        assert deployment.one(token).inputs["tags"] == expected, token
+    for token in (ROLE, MODEL, ENDPOINT_CONFIG, ENDPOINT, BUCKET, BUCKET_OBJECT, METRIC_ALARM):
+        for resource in deployment.of_type(token):
+            assert resource.inputs["tags"] == expected, token
 
 
 def test_role_is_trusted_by_sagemaker_only(deployment: Deployment) -> None:

@@ -1,14 +1,22 @@
-"""`pooling: server`: model.tar.gz in a private bucket, read by the model through its one-object permission."""
+"""model.tar.gz: what it holds in each mode, its private bucket, and the model reading it through its one-object
+permission.
+
+The bucket tests use the Hub source with a small code folder, so that each builds a small archive of its own; the
+tests of the packed model use the project's build folder, where the 90 MB archive is built once and reused.
+"""
 
 from __future__ import annotations
 
 import json
+import tarfile
 from pathlib import Path
 
 import pulumi
 import pytest
 
-from components import ServerlessEmbeddingEndpointArgs
+from components import DEFAULT_MODEL_REVISION, ServerlessEmbeddingEndpointArgs
+from components.model_files import DEFAULT_MODEL_FILES
+from tests.hub_cache import model_package_dir
 from tests.infra.pulumi_harness import (
     BUCKET,
     BUCKET_ENCRYPTION,
@@ -28,21 +36,28 @@ OWN_ROLE = "arn:aws:iam::123456789012:role/kb-sagemaker"
 HANDLER = "def model_fn(model_dir):\n    return model_dir\n"
 
 
-def _artifact_source(root: Path, body: str = HANDLER) -> Path:
-    source = root / "model_artifact"
-    (source / "code").mkdir(parents=True, exist_ok=True)
-    (source / "code" / "inference.py").write_text(body)
-    return source
+def _code_dir(root: Path, body: str = HANDLER) -> Path:
+    code = root / "code"
+    code.mkdir(parents=True, exist_ok=True)
+    (code / "inference.py").write_text(body)
+    return code
 
 
 def _server_args(tmp_path: Path, handler: str = HANDLER, **overrides) -> ServerlessEmbeddingEndpointArgs:
+    """The Hub source with server pooling: model.tar.gz holds only code/."""
     return ServerlessEmbeddingEndpointArgs(
         region="us-east-1",
+        model_source="hub",
         pooling="server",
-        model_artifact_dir=_artifact_source(tmp_path, handler),
+        code_dir=_code_dir(tmp_path, handler),
         artifact_build_dir=tmp_path / "build",
         **overrides,
     )
+
+
+def _members(deployment: Deployment) -> list[str]:
+    with tarfile.open(deployment.one(BUCKET_OBJECT).inputs["source"].path, "r:gz") as archive:
+        return archive.getnames()
 
 
 @pytest.fixture
@@ -112,10 +127,8 @@ def test_the_model_reads_the_artifact_and_keeps_the_hub_environment(deployment: 
     obj = deployment.one(BUCKET_OBJECT)
     container = deployment.one(MODEL).inputs["primaryContainer"]
     assert container["modelDataUrl"] == f"s3://{obj.inputs['bucket']}/{obj.inputs['key']}"
-    assert container["environment"] == {
-        "HF_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2",
-        "HF_TASK": "feature-extraction",
-    }
+    assert container["environment"]["HF_MODEL_ID"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert _members(deployment) == ["code", "code/inference.py"]
     assert obj.urn in deployment.one(MODEL).dependencies
     assert deployment.exports["model_data_url"] == container["modelDataUrl"]
     assert deployment.exports["model_artifact_bucket"] == obj.inputs["bucket"]
@@ -163,17 +176,54 @@ def test_bring_your_own_role_is_warned_about_the_object_permission(deploy_compon
     assert OWN_ROLE in deployment.warnings[0] and "s3:GetObject" in deployment.warnings[0]
 
 
-def test_client_pooling_creates_no_bucket_and_no_model_data(deploy_component) -> None:
-    deployment = deploy_component()
+def test_the_tutorials_setup_creates_no_bucket_and_no_model_data(deploy_component) -> None:
+    deployment = deploy_component(
+        ServerlessEmbeddingEndpointArgs(region="us-east-1", model_source="hub", pooling="client")
+    )
     assert not [r for r in deployment.registrations if r.type.startswith("aws:s3/")]
     assert "modelDataUrl" not in deployment.one(MODEL).inputs["primaryContainer"]
     assert "model_data_url" not in deployment.exports and "model_artifact_bucket" not in deployment.exports
 
 
-def test_the_projects_own_model_artifact_folder_packs(tmp_path: Path) -> None:
-    """The default folder (model_artifact/ in the project) has the toolkit's entry point and packs."""
-    from components.model_artifact import build_model_artifact
+PACKED_MODEL = [
+    "1_Pooling",
+    "1_Pooling/config.json",
+    "config.json",
+    "config_sentence_transformers.json",
+    "model.safetensors",
+    "modules.json",
+    "sentence_bert_config.json",
+    "special_tokens_map.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+]
 
-    artifact = build_model_artifact(PROJECT_DIR / "model_artifact", tmp_path)
-    assert "code/inference.py" in artifact.members
-    assert not [m for m in artifact.members if "__pycache__" in m or m.endswith(".pyc")]
+
+def test_by_default_the_archive_holds_the_pinned_model_at_its_root_and_the_code(deploy_component) -> None:
+    """As SageMaker extracts it into /opt/ml/model: the toolkit loads the model from there, never from the Hub."""
+    deployment = deploy_component()
+
+    assert _members(deployment) == sorted([*PACKED_MODEL, "code", "code/inference.py"])
+    assert sorted(DEFAULT_MODEL_FILES) == [name for name in PACKED_MODEL if "." in name]
+    assert deployment.exports["model_revision"] == DEFAULT_MODEL_REVISION
+    assert (
+        Path(deployment.one(BUCKET_OBJECT).inputs["source"].path).parent == PROJECT_DIR / ".build" / "model-artifacts"
+    )
+
+
+def test_client_pooling_with_the_packed_model_carries_no_code(deploy_component) -> None:
+    """The toolkit's default handler then serves the feature-extraction pipeline from /opt/ml/model."""
+    deployment = deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", pooling="client"))
+
+    assert _members(deployment) == PACKED_MODEL
+    assert "ALEX_EMBEDDING_PRECISION" not in deployment.one(MODEL).inputs["primaryContainer"]["environment"]
+
+
+def test_a_model_dir_is_packed_as_it_is_and_the_same_files_give_the_same_key(deploy_component) -> None:
+    """modelDir holding the pinned files packs exactly what the download would: the same archive, the same key."""
+    downloaded = deploy_component()
+    from_folder = deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", model_dir=model_package_dir()))
+
+    assert from_folder.one(BUCKET_OBJECT).inputs["key"] == downloaded.one(BUCKET_OBJECT).inputs["key"]
+    assert from_folder.exports["model_revision"] == DEFAULT_MODEL_REVISION
