@@ -23,6 +23,7 @@ from typing import NoReturn
 
 from local_endpoint import runtime_api
 from local_endpoint.artifact import ArtifactContainer, artifact_path_problem
+from local_endpoint.config import DEFAULT_ENDPOINT_NAME, TwinConfig
 from local_endpoint.container import HuggingFaceContainer
 from local_endpoint.model import (
     DEFAULT_MODEL_ID,
@@ -32,7 +33,7 @@ from local_endpoint.model import (
     load_pipeline,
     resolve_model,
 )
-from local_endpoint.server import DEFAULT_ENDPOINT_NAME, DEFAULT_HOST, DEFAULT_PORT, TwinConfig, TwinServer, bind_socket
+from local_endpoint.server import DEFAULT_HOST, DEFAULT_PORT, TwinServer, bind_socket
 
 logger = logging.getLogger("local_endpoint")
 

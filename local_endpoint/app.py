@@ -15,14 +15,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from local_endpoint import codec, runtime_api
-from local_endpoint.container import ContainerResponse
-
-if TYPE_CHECKING:
-    from local_endpoint.server import InvocationContainer, TwinConfig
+from local_endpoint.config import TwinConfig
+from local_endpoint.container import ContainerResponse, InvocationContainer
 
 logger = logging.getLogger(__name__)
 
