@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import NoReturn
 
@@ -57,7 +57,7 @@ def _finite_non_negative(text: str) -> float:
     return value
 
 
-def _int_in_range(low: int, high: int | None, what: str) -> type[int]:
+def _int_in_range(low: int, high: int | None, what: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -68,7 +68,7 @@ def _int_in_range(low: int, high: int | None, what: str) -> type[int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use {allowed} ({what})")
         return value
 
-    return parse  # type: ignore[return-value]
+    return parse
 
 
 def _endpoint_name(text: str) -> str:
@@ -198,9 +198,9 @@ def _load_container(args: argparse.Namespace, source: ModelSource) -> HuggingFac
     """The container the twin serves, logging which of the stack's two pooling modes it stands for."""
     if not args.model_artifact:
         logger.info("loading %s (%s) from %s", source.model_id, args.task, source.location)
-        container = HuggingFaceContainer(load_pipeline(source, args.task), args.task)
+        pipeline_container = HuggingFaceContainer(load_pipeline(source, args.task), args.task)
         logger.info("mode: the %s pipeline's own answers, as `pooling: client` deploys it", args.task)
-        return container
+        return pipeline_container
     model_dir = source.location
     if source.from_hub:  # the container downloads HF_MODEL_ID and hands model_fn that folder
         from huggingface_hub import snapshot_download

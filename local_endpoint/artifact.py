@@ -237,7 +237,9 @@ class ArtifactContainer:
         self._postprocess, self._postprocess_extra = self._choose(self._default_postprocess, found["output_fn"])
         self._transform, self._transform_extra = self._choose(self._default_transform, found["transform_fn"])
 
-    def _choose(self, default: Callable[..., Any], user: Callable[..., Any] | None) -> tuple[Callable[..., Any], list]:
+    def _choose(
+        self, default: Callable[..., Any], user: Callable[..., Any] | None
+    ) -> tuple[Callable[..., Any], list[Any]]:
         if user is None:
             return default, []
         try:
