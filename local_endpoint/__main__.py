@@ -11,6 +11,7 @@ local model as `model_dir`, as the container does with HF_MODEL_ID set; without 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import math
 import os
@@ -189,6 +190,31 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _cannot_listen(host: str, port: int, error: OSError) -> str:
+    """Why the socket cannot be bound; for a busy port, the command that picks another, in the form the user ran
+    (`make twin` passes --port $(TWIN_PORT), and GNU make exports MAKELEVEL to the commands it runs)."""
+    message = f"cannot listen on {host}:{port}: {error.strerror or error}"
+    if error.errno != errno.EADDRINUSE:
+        return message
+    free = _free_port_after(host, port)
+    if os.environ.get("MAKELEVEL"):
+        return f"{message}; use another port: make twin TWIN_PORT={free if free is not None else 0}"
+    if free is None:
+        return f"{message}; use another port: --port 0 picks a free one"
+    return f"{message}; use another port: --port {free}, or --port 0 for any free one"
+
+
+def _free_port_after(host: str, port: int, tries: int = 20) -> int | None:
+    """The first of the next few ports that can be bound now, to suggest it; None if all are taken."""
+    for candidate in range(port + 1, min(port + tries, 65535) + 1):
+        try:
+            bind_socket(host, candidate).close()
+        except OSError:
+            continue
+        return candidate
+    return None
+
+
 def _exit_quietly_after_shutdown(signum: int, frame: FrameType | None) -> None:
     """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; by then the twin has stopped cleanly."""
     logger.info("received %s after shutdown", signal.Signals(signum).name)
@@ -240,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as error:
-        return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}")
+        return _fail(_cannot_listen(args.host, args.port, error))
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     started = time.monotonic()

@@ -211,19 +211,41 @@ def test_a_bad_option_is_one_line_naming_it_before_any_model_loads(
     assert model_loads == []
 
 
-def test_a_port_in_use_is_reported_before_any_model_loads(
-    model_loads: list[str], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("makelevel", "suggestion"),
+    [
+        (None, r"; use another port: --port (\d+), or --port 0 for any free one"),
+        ("1", r"; use another port: make twin TWIN_PORT=(\d+)"),
+    ],
+    ids=["cli", "make-twin"],
+)
+def test_a_port_in_use_is_reported_with_a_free_one_before_any_model_loads(
+    makelevel: str | None,
+    suggestion: str,
+    model_loads: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """From `make twin` the way out is TWIN_PORT (the Makefile passes --port $(TWIN_PORT)); from the CLI, --port."""
+    if makelevel is None:
+        monkeypatch.delenv("MAKELEVEL", raising=False)
+    else:
+        monkeypatch.setenv("MAKELEVEL", makelevel)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         status = run_cli(["--port", str(port)])
 
-    stderr = capsys.readouterr().err
-    assert status == 2
-    assert stderr.count("\n") == 1
-    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in stderr
+        stderr = capsys.readouterr().err
+        assert status == 2
+        assert stderr.count("\n") == 1
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use; " in stderr
+        suggested = re.search(suggestion + "$", stderr.strip())
+        assert suggested, stderr
+        with socket.socket() as free:  # the suggested port is another one, and free
+            free.bind(("127.0.0.1", int(suggested.group(1))))
+        assert int(suggested.group(1)) != port
     assert model_loads == []
 
 
