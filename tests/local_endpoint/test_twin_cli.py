@@ -110,6 +110,11 @@ def run_cli(argv: list[str]) -> int:
         (["--max-concurrency", "0"], "'0'"),
         (["--max-concurrency", "201"], "'201'"),
         (["--account-id", "12345"], "'12345'"),
+        (["--keep-alive-timeout-seconds", "0"], "'0'"),
+        (["--header-timeout-seconds", "soon"], "'soon'"),
+        (["--body-timeout-seconds", "inf"], "'inf'"),
+        (["--shutdown-grace-seconds", "-1"], "'-1'"),
+        (["--max-connections", "0"], "'0'"),
         (["--model-artifact", "no/such/model.tar.gz"], "'no/such/model.tar.gz' does not exist"),
         (["--model-artifact", str(PROJECT_DIR / "README.md")], "is neither a folder nor a .tar.gz"),
         (["--model-artifact", str(PROJECT_DIR / "tests")], "has no code/inference.py"),
@@ -126,6 +131,42 @@ def test_a_bad_option_is_one_line_naming_it_before_any_model_loads(
     assert named in stderr and ("use " in stderr or "allowed" in stderr)
     assert "Traceback" not in stderr
     assert model_loads == []
+
+
+def test_the_limits_given_on_the_command_line_are_the_twins(
+    model_loads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[Any] = []
+
+    class RecordingServer:
+        def __init__(self, sock: socket.socket, container: Any, config: Any) -> None:
+            sock.close()
+            served.append(config)
+            self.max_connections, self.url = config.max_connections, "http://127.0.0.1:0"
+
+        def run(self, before_forced_exit: Any = None) -> None:
+            pass
+
+    monkeypatch.setattr(twin_cli, "load_pipeline", lambda source, task: object())
+    monkeypatch.setattr(twin_cli, "TwinServer", RecordingServer)
+    limits = {
+        "--keep-alive-timeout-seconds": "7.5",
+        "--header-timeout-seconds": "2",
+        "--body-timeout-seconds": "45",
+        "--shutdown-grace-seconds": "0",
+        "--max-connections": "64",
+    }
+
+    assert run_cli(["--port", "0", *[item for pair in limits.items() for item in pair]]) == 0
+
+    [config] = served
+    assert (
+        config.keep_alive_timeout_seconds,
+        config.header_timeout_seconds,
+        config.body_timeout_seconds,
+        config.shutdown_grace_seconds,
+        config.max_connections,
+    ) == (7.5, 2.0, 45.0, 0.0, 64)
 
 
 @pytest.mark.parametrize(
