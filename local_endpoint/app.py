@@ -161,7 +161,10 @@ class TwinApp:
             body = await self._read_body(receive, CONTAINER_BODY_LIMIT_BYTES)
         except _BodyTimeout as timeout:
             if timeout.during_shutdown:
-                message = f"Model server is shutting down; request body not complete within {self._grace_text()}"
+                grace = self.config.shutdown_grace_seconds
+                message = (
+                    f"Model server is shutting down; request body not complete within the {grace:g}s shutdown grace"
+                )
                 error = codec.mms_error_body(503, message, "ServiceUnavailableException")
                 return await _send(send, 503, error, codec.JSON, _CLOSE)
             message = f"Request body not received within {self.config.body_timeout_seconds:g}s"
@@ -176,9 +179,6 @@ class TwinApp:
             return await _send(send, 503, codec.mms_error_body(503, message, "ServiceUnavailableException"), codec.JSON)
         response = await self._run_container(request, body)
         await _send(send, response.status, response.body, response.content_type)
-
-    def _grace_text(self) -> str:
-        return f"the {self.config.shutdown_grace_seconds:g}s shutdown grace"
 
     async def _read_body(self, receive: Receive, limit: int) -> bytes | None:
         """_receive_body within the body deadline, which a shutdown may shorten (begin_shutdown)."""
@@ -275,7 +275,8 @@ class TwinApp:
 async def _receive_body(receive: Receive, limit: int) -> bytes | None:
     """The request body (chunked or not), or None once it grows over `limit`.
 
-    On None the rest is left unread: uvicorn discards it after the answer, and the connection stays usable.
+    On None the rest is left unread: uvicorn discards it after the answer, and the connection stays usable (if
+    the rest arrives within the body deadline, which the server keeps; see local_endpoint/server.py).
     """
     chunks: list[bytes] = []
     size = 0
