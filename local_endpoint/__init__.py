@@ -4,15 +4,10 @@ Run it with `python -m local_endpoint`; embed it in tests with `serve_in_thread(
 Importing this package does not import torch; only loading a model does.
 """
 
-from local_endpoint.container import ContainerResponse, HuggingFaceContainer
+from local_endpoint.config import DEFAULT_ENDPOINT_NAME, TwinConfig
+from local_endpoint.container import ContainerResponse, HuggingFaceContainer, InvocationContainer
 from local_endpoint.model import DEFAULT_MODEL_ID, DEFAULT_TASK, ModelNotAvailableError, load_pipeline, resolve_model
-from local_endpoint.server import (
-    DEFAULT_ENDPOINT_NAME,
-    InvocationContainer,
-    TwinConfig,
-    TwinServer,
-    serve_in_thread,
-)
+from local_endpoint.server import TwinServer, serve_in_thread
 
 __all__ = [
     "DEFAULT_ENDPOINT_NAME",

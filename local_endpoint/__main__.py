@@ -11,18 +11,18 @@ local model as `model_dir`, as the container does with HF_MODEL_ID set; without 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import math
 import os
-import signal
 import sys
 import time
-from collections.abc import Sequence
-from types import FrameType
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from local_endpoint import runtime_api
+from local_endpoint import config, runtime_api
 from local_endpoint.artifact import ArtifactContainer, artifact_path_problem
+from local_endpoint.config import DEFAULT_ENDPOINT_NAME, TwinConfig
 from local_endpoint.container import HuggingFaceContainer
 from local_endpoint.model import (
     DEFAULT_MODEL_ID,
@@ -32,7 +32,7 @@ from local_endpoint.model import (
     load_pipeline,
     resolve_model,
 )
-from local_endpoint.server import DEFAULT_ENDPOINT_NAME, DEFAULT_HOST, DEFAULT_PORT, TwinConfig, TwinServer, bind_socket
+from local_endpoint.server import DEFAULT_HOST, DEFAULT_PORT, TwinServer, bind_socket
 
 logger = logging.getLogger("local_endpoint")
 
@@ -56,7 +56,17 @@ def _finite_non_negative(text: str) -> float:
     return value
 
 
-def _int_in_range(low: int, high: int | None, what: str) -> type[int]:
+def _finite_positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a finite number of seconds > 0")
+    return value
+
+
+def _int_in_range(low: int, high: int | None, what: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -67,7 +77,7 @@ def _int_in_range(low: int, high: int | None, what: str) -> type[int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use {allowed} ({what})")
         return value
 
-    return parse  # type: ignore[return-value]
+    return parse
 
 
 def _endpoint_name(text: str) -> str:
@@ -168,6 +178,52 @@ def _parser() -> argparse.ArgumentParser:
         help="invocations beyond N in flight get ThrottlingException (400), as on a serverless endpoint with "
         "MaxConcurrency N (default: %(default)s, the stack's default)",
     )
+    limits = parser.add_argument_group(
+        "connections and stopping",
+        "what one client may hold, and how the twin stops: the first SIGTERM or Ctrl-C stops it gracefully "
+        "(invocations under way are answered, uploads still arriving get --shutdown-grace-seconds), a second one "
+        "stops it at once (exit status 128 + the signal: 130 for Ctrl-C, 143 for SIGTERM)",
+    )
+    limits.add_argument(
+        "--keep-alive-timeout-seconds",
+        type=_finite_positive,
+        default=config.KEEP_ALIVE_TIMEOUT_S,
+        metavar="N",
+        help="close a connection with no request under way after N idle seconds, also one that never sent a byte "
+        "(default: %(default)s)",
+    )
+    limits.add_argument(
+        "--header-timeout-seconds",
+        type=_finite_positive,
+        default=config.HEADER_TIMEOUT_S,
+        metavar="N",
+        help="a request's headers must be complete N seconds after its first byte, else 408 and the connection "
+        "is closed (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--body-timeout-seconds",
+        type=_finite_positive,
+        default=config.BODY_TIMEOUT_S,
+        metavar="N",
+        help="a request's body must be complete N seconds after its headers, else 408 RequestTimeoutException "
+        "and the connection is closed (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--shutdown-grace-seconds",
+        type=_finite_non_negative,
+        default=config.SHUTDOWN_GRACE_S,
+        metavar="N",
+        help="on the first SIGTERM/Ctrl-C, uploads still arriving get N more seconds, then 503 ServiceUnavailable "
+        "(default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_int_in_range(1, None, "open connections"),
+        default=config.MAX_CONNECTIONS,
+        metavar="N",
+        help="open connections at most, fewer if ulimit -n is too low; beyond it the longest-idle connection is "
+        "closed, or the new one if none is idle (default: %(default)s)",
+    )
     parser.add_argument(
         "--account-id",
         type=_account_id,
@@ -188,18 +244,38 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _exit_quietly_after_shutdown(signum: int, frame: FrameType | None) -> None:
-    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; by then the twin has stopped cleanly."""
-    logger.info("received %s after shutdown", signal.Signals(signum).name)
+def _cannot_listen(host: str, port: int, error: OSError) -> str:
+    """Why the socket cannot be bound; for a busy port, the command that picks another, in the form the user ran
+    (`make twin` passes --port $(TWIN_PORT), and GNU make exports MAKELEVEL to the commands it runs)."""
+    message = f"cannot listen on {host}:{port}: {error.strerror or error}"
+    if error.errno != errno.EADDRINUSE:
+        return message
+    free = _free_port_after(host, port)
+    if os.environ.get("MAKELEVEL"):
+        return f"{message}; use another port: make twin TWIN_PORT={free if free is not None else 0}"
+    if free is None:
+        return f"{message}; use another port: --port 0 picks a free one"
+    return f"{message}; use another port: --port {free}, or --port 0 for any free one"
+
+
+def _free_port_after(host: str, port: int, tries: int = 20) -> int | None:
+    """The first of the next few ports that can be bound now, to suggest it; None if all are taken."""
+    for candidate in range(port + 1, min(port + tries, 65535) + 1):
+        try:
+            bind_socket(host, candidate).close()
+        except OSError:
+            continue
+        return candidate
+    return None
 
 
 def _load_container(args: argparse.Namespace, source: ModelSource) -> HuggingFaceContainer | ArtifactContainer:
     """The container the twin serves, logging which of the stack's two pooling modes it stands for."""
     if not args.model_artifact:
         logger.info("loading %s (%s) from %s", source.model_id, args.task, source.location)
-        container = HuggingFaceContainer(load_pipeline(source, args.task), args.task)
+        pipeline_container = HuggingFaceContainer(load_pipeline(source, args.task), args.task)
         logger.info("mode: the %s pipeline's own answers, as `pooling: client` deploys it", args.task)
-        return container
+        return pipeline_container
     model_dir = source.location
     if source.from_hub:  # the container downloads HF_MODEL_ID and hands model_fn that folder
         from huggingface_hub import snapshot_download
@@ -222,13 +298,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     endpoint_names = tuple(args.endpoint_names or [os.environ.get("SAGEMAKER_ENDPOINT") or DEFAULT_ENDPOINT_NAME])
     try:
-        config = TwinConfig(
+        twin_config = TwinConfig(
             endpoint_names=endpoint_names,
             cold_start_seconds=args.cold_start_seconds,
             max_payload_bytes=args.max_payload_bytes,
             account_id=args.account_id,
             region=args.region,
             max_concurrency=args.max_concurrency,
+            keep_alive_timeout_seconds=args.keep_alive_timeout_seconds,
+            header_timeout_seconds=args.header_timeout_seconds,
+            body_timeout_seconds=args.body_timeout_seconds,
+            shutdown_grace_seconds=args.shutdown_grace_seconds,
+            max_connections=args.max_connections,
         )
     except ValueError as error:  # only $SAGEMAKER_ENDPOINT is left unchecked by the parser
         return _fail(f"$SAGEMAKER_ENDPOINT: {error}")
@@ -239,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as error:
-        return _fail(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}")
+        return _fail(_cannot_listen(args.host, args.port, error))
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     started = time.monotonic()
@@ -254,13 +335,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{type(error).__name__}: {reason}"
             )
         return _fail(f"cannot load model {args.model!r} for task {args.task!r}: {type(error).__name__}: {reason}")
-    server = TwinServer(sock, container, config)
-    signal.signal(signal.SIGTERM, _exit_quietly_after_shutdown)
-    signal.signal(signal.SIGINT, _exit_quietly_after_shutdown)
+    server = TwinServer(sock, container, twin_config)
     logger.info("model loaded in %.1fs", time.monotonic() - started)
     if args.cold_start_seconds:
         logger.info("cold start: ModelNotReadyException for the next %gs", args.cold_start_seconds)
     logger.info("max concurrency %d: invocations beyond it get ThrottlingException", args.max_concurrency)
+    logger.info(
+        "connections: at most %d, closed after %gs idle; headers within %gs, bodies within %gs of them",
+        server.max_connections,
+        twin_config.keep_alive_timeout_seconds,
+        twin_config.header_timeout_seconds,
+        twin_config.body_timeout_seconds,
+    )
     logger.info("serving endpoint(s) %s at %s", ", ".join(endpoint_names), server.url)
     logger.info(
         "use it with: AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=%s AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
@@ -268,7 +354,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.url,
         args.region,
     )
-    server.run()  # returns after SIGTERM/SIGINT, once in-flight requests and pipeline calls have finished
+    logger.info(
+        "Ctrl-C or SIGTERM stops it: uploads under way get %gs, invocations under way are answered; a second one "
+        "stops it at once",
+        twin_config.shutdown_grace_seconds,
+    )
+    # Returns after the first SIGTERM/SIGINT once in-flight requests and model calls have finished; a second
+    # signal ends the process from inside run(), after removing an unpacked model.tar.gz.
+    server.run(before_forced_exit=container.close if isinstance(container, ArtifactContainer) else None)
     logger.info("stopped")
     return 0
 

@@ -2,7 +2,10 @@
 
 A plain ASGI callable rather than a framework: there are five routes, and every answer, including the ones a
 framework would write for us (unknown route, wrong method), must be SageMaker's JSON error. HTTP itself
-(keep-alive, chunked bodies, timeouts, shutdown) is uvicorn's job; see local_endpoint/server.py.
+(keep-alive, chunked bodies, connection deadlines, shutdown) is uvicorn's job; see local_endpoint/server.py.
+
+The body deadline lives here rather than in the server because only the route knows the error's shape: a
+SageMaker Runtime error for InvokeEndpoint, the model server's JSON for the container's /invocations.
 
 The pipeline call is blocking CPU work, so it runs on a worker thread; the container serialises it.
 """
@@ -11,18 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from local_endpoint import codec, runtime_api
-from local_endpoint.container import ContainerResponse
-
-if TYPE_CHECKING:
-    from local_endpoint.server import InvocationContainer, TwinConfig
+from local_endpoint.config import TwinConfig
+from local_endpoint.container import ContainerResponse, InvocationContainer
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,17 @@ _RUNTIME_OPERATIONS = {
 
 class _ClientDisconnected(Exception):
     """The caller went away before its request body arrived; there is nobody to answer."""
+
+
+class _BodyTimeout(Exception):
+    """The request body was not complete by its deadline, normal or shortened by a shutdown."""
+
+    def __init__(self, during_shutdown: bool) -> None:
+        super().__init__()
+        self.during_shutdown = during_shutdown
+
+
+_CLOSE = {"Connection": "close"}  # the rest of a cut-off body is never read, so the connection cannot be reused
 
 
 class _Request:
@@ -74,6 +87,10 @@ class TwinApp:
         self._in_flight = 0  # InvokeEndpoint calls being served; only touched on the event loop
         # One thread per admitted invocation plus one for the container route; the container serialises them.
         self._executor = ThreadPoolExecutor(max_workers=config.max_concurrency + 1, thread_name_prefix="twin-model")
+        self._model_calls = 0  # running or waiting for the container's lock, on worker threads
+        self._model_calls_lock = threading.Lock()
+        self._uploads: set[asyncio.Timeout] = set()  # deadlines of bodies being read; only touched on the loop
+        self._stopping = False
 
     def cold_start_remaining(self) -> float:
         """Seconds until the simulated serverless cold start is over; 0 once warm."""
@@ -86,6 +103,23 @@ class TwinApp:
     def close(self) -> None:
         """Wait for pipeline calls still running: torch must not be mid-call when the interpreter exits."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def model_calls(self) -> int:
+        """Container calls on worker threads now, running or queued behind the container's lock."""
+        return self._model_calls
+
+    def begin_shutdown(self) -> None:
+        """Give bodies still arriving at most `shutdown_grace_seconds` more (call on the event loop).
+
+        Requests whose body is complete are not affected: their model calls finish and are answered.
+        """
+        self._stopping = True
+        cut_off = asyncio.get_running_loop().time() + self.config.shutdown_grace_seconds
+        for deadline in self._uploads:
+            when = deadline.when()
+            if when is None or when > cut_off:
+                deadline.reschedule(cut_off)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,7 +157,20 @@ class TwinApp:
             await _send(send, 200, codec.mms_status_body("Healthy"), codec.JSON)
 
     async def _container_invocation(self, request: _Request, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive, CONTAINER_BODY_LIMIT_BYTES)
+        try:
+            body = await self._read_body(receive, CONTAINER_BODY_LIMIT_BYTES)
+        except _BodyTimeout as timeout:
+            if timeout.during_shutdown:
+                grace = self.config.shutdown_grace_seconds
+                message = (
+                    f"Model server is shutting down; request body not complete within the {grace:g}s shutdown grace"
+                )
+                error = codec.mms_error_body(503, message, "ServiceUnavailableException")
+                return await _send(send, 503, error, codec.JSON, _CLOSE)
+            message = f"Request body not received within {self.config.body_timeout_seconds:g}s"
+            return await _send(
+                send, 408, codec.mms_error_body(408, message, "RequestTimeoutException"), codec.JSON, _CLOSE
+            )
         if body is None:
             error = codec.mms_error_body(413, "Request body too large", "RequestEntityTooLarge")
             return await _send(send, 413, error, codec.JSON)
@@ -133,12 +180,36 @@ class TwinApp:
         response = await self._run_container(request, body)
         await _send(send, response.status, response.body, response.content_type)
 
+    async def _read_body(self, receive: Receive, limit: int) -> bytes | None:
+        """_receive_body within the body deadline, which a shutdown may shorten (begin_shutdown)."""
+        seconds = self.config.body_timeout_seconds
+        if self._stopping:
+            seconds = min(seconds, self.config.shutdown_grace_seconds)
+        try:
+            async with asyncio.timeout(seconds) as deadline:
+                self._uploads.add(deadline)
+                try:
+                    return await _receive_body(receive, limit)
+                finally:
+                    self._uploads.discard(deadline)
+        except TimeoutError:
+            raise _BodyTimeout(during_shutdown=self._stopping) from None
+
     async def _run_container(self, request: _Request, body: bytes) -> ContainerResponse:
         loop = asyncio.get_running_loop()
-        invoke = self.container.invoke
         return await loop.run_in_executor(
-            self._executor, invoke, body, request.header("Content-Type"), request.header("Accept")
+            self._executor, self._invoke_container, body, request.header("Content-Type"), request.header("Accept")
         )
+
+    def _invoke_container(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerResponse:
+        """On a worker thread: the container's call, counted so a forced stop can say what it abandons."""
+        with self._model_calls_lock:
+            self._model_calls += 1
+        try:
+            return self.container.invoke(body, content_type, accept)
+        finally:
+            with self._model_calls_lock:
+                self._model_calls -= 1
 
     # --- SageMaker Runtime ---------------------------------------------------------------------------------
 
@@ -147,7 +218,14 @@ class TwinApp:
     ) -> None:
         config = self.config
         request_id = str(uuid.uuid4())
-        body = await _read_body(receive, config.max_payload_bytes)
+        try:
+            body = await self._read_body(receive, config.max_payload_bytes)
+        except _BodyTimeout as timeout:
+            if timeout.during_shutdown:
+                error = runtime_api.shutting_down(config.shutdown_grace_seconds)
+            else:
+                error = runtime_api.request_timeout("body", config.body_timeout_seconds, "body_timeout_seconds")
+            return await _send_api_error(send, error, request_id, _CLOSE)
         if body is None:
             return await _send_api_error(send, runtime_api.oversize_body(request_id), request_id)
         if endpoint_name not in config.endpoint_names:
@@ -194,10 +272,11 @@ class TwinApp:
         await _send(send, 200, response.body, response.content_type, headers, request_id)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
+async def _receive_body(receive: Receive, limit: int) -> bytes | None:
     """The request body (chunked or not), or None once it grows over `limit`.
 
-    On None the rest is left unread: uvicorn discards it after the answer, and the connection stays usable.
+    On None the rest is left unread: uvicorn discards it after the answer, and the connection stays usable (if
+    the rest arrives within the body deadline, which the server keeps; see local_endpoint/server.py).
     """
     chunks: list[bytes] = []
     size = 0
@@ -214,8 +293,10 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _send_api_error(send: Send, error: runtime_api.ApiError, request_id: str | None = None) -> None:
-    await _send(send, error.status, error.body(), codec.JSON, error.headers(), request_id)
+async def _send_api_error(
+    send: Send, error: runtime_api.ApiError, request_id: str | None = None, headers: dict[str, str] | None = None
+) -> None:
+    await _send(send, error.status, error.body(), codec.JSON, {**error.headers(), **(headers or {})}, request_id)
 
 
 async def _send(

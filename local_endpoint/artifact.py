@@ -136,7 +136,11 @@ def import_user_module(code_dir: Path, module_name: str) -> ModuleType:
             f"the container imports the user module from /opt/ml/model/{CODE_DIR}/"
         )
     spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise ModelArtifactError(
+            f"cannot import {path}: Python has no loader for it; the user module must be a Python source file "
+            f"({CODE_DIR}/<name>.py)"
+        )
     module = importlib.util.module_from_spec(spec)
     modules_before = set(sys.modules)
     previous = sys.modules.get(module_name)
@@ -233,7 +237,9 @@ class ArtifactContainer:
         self._postprocess, self._postprocess_extra = self._choose(self._default_postprocess, found["output_fn"])
         self._transform, self._transform_extra = self._choose(self._default_transform, found["transform_fn"])
 
-    def _choose(self, default: Callable[..., Any], user: Callable[..., Any] | None) -> tuple[Callable[..., Any], list]:
+    def _choose(
+        self, default: Callable[..., Any], user: Callable[..., Any] | None
+    ) -> tuple[Callable[..., Any], list[Any]]:
         if user is None:
             return default, []
         try:

@@ -12,6 +12,7 @@ import csv
 import datetime
 import json
 import textwrap
+from collections.abc import Callable
 from io import BytesIO, StringIO
 from typing import Any
 
@@ -108,16 +109,19 @@ def encode_csv(content: Any, accept_type: str | None = None) -> str:
     return stream.getvalue()
 
 
-_DECODERS = {CSV: decode_csv, JSON: decode_json}
-_ENCODERS = {CSV: encode_csv, JSON: encode_json, NPY: encode_npy}
+_DECODERS: dict[str, Callable[[Any], Any]] = {CSV: decode_csv, JSON: decode_json}
+_ENCODERS: dict[str, Callable[[Any, str | None], str | bytes]] = {
+    CSV: encode_csv,
+    JSON: encode_json,
+    NPY: encode_npy,
+}
 
 
 def decode(content: Any, content_type: str | None) -> Any:
     """decoder_encoder.decode: the Content-Type must match exactly (`application/json; charset=utf-8` fails)."""
-    try:
-        decoder = _DECODERS[content_type]  # type: ignore[index]
-    except KeyError:
-        raise UnsupportedFormatError(content_type) from None
+    decoder = _DECODERS.get(content_type) if content_type is not None else None
+    if decoder is None:
+        raise UnsupportedFormatError(content_type)
     return decoder(content)
 
 

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from local_endpoint import codec
 
@@ -26,6 +26,15 @@ class ContainerResponse:
     status: int
     body: bytes
     content_type: str
+
+
+class InvocationContainer(Protocol):
+    """What the twin serves: anything that answers the container's POST /invocations.
+
+    HuggingFaceContainer is one; any object with this method will do.
+    """
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerResponse: ...
 
 
 class HuggingFaceContainer:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,9 @@ def load_pipeline(source: ModelSource, task: str) -> Any:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from transformers import pipeline
 
+    # transformers types pipeline() for literal task names only; HF_TASK is any string, checked by transformers.
+    make_pipeline: Callable[..., Any] = pipeline
     kwargs: dict[str, Any] = {"trust_remote_code": _trust_remote_code()}
     if source.revision:
         kwargs["revision"] = source.revision
-    return pipeline(task=task, model=source.location, tokenizer=source.location, device="cpu", **kwargs)
+    return make_pipeline(task=task, model=source.location, tokenizer=source.location, device="cpu", **kwargs)

@@ -120,6 +120,28 @@ def invalid_http_request(detail: str) -> ApiError:
     return ApiError(400, "ValidationError", f"Invalid HTTP request: {detail}.")
 
 
+def request_timeout(part: str, seconds: float, setting: str) -> ApiError:
+    """A request whose headers or body did not arrive in time (HTTP 408). SageMaker Runtime models no such error;
+    the code is the one AWS uses for it (Glacier's 408 RequestTimeoutException), which botocore's standard and
+    adaptive retry modes treat as transient, so a client whose upload stalled retries it."""
+    return ApiError(
+        408,
+        "RequestTimeoutException",
+        f"Request {part} not received within {seconds:g}s (the local twin's {setting}); the connection is closed.",
+    )
+
+
+def shutting_down(seconds: float) -> ApiError:
+    """A request still receiving its body when the twin stopped: SageMaker Runtime's ServiceUnavailable (503),
+    which botocore retries."""
+    return ApiError(
+        503,
+        "ServiceUnavailable",
+        f"The local twin is shutting down: this request's body was not complete within the {seconds:g}s grace it "
+        "gives uploads under way. Retry against a running endpoint.",
+    )
+
+
 def method_not_allowed(method: str, path: str, allowed: str) -> ApiError:
     return ApiError(400, "ValidationError", f"{method} is not supported for {path}; use {allowed}.")
 

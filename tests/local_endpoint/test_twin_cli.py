@@ -1,157 +1,74 @@
 """`python -m local_endpoint` as users run it: bad options refused before any model loads, start-up, a boto3 call,
-and a SIGTERM in the middle of it that still delivers the answer and exits 0.
+and a SIGTERM in the middle of it that still delivers the answer, cuts a stalled upload short and exits 0.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import local_endpoint.__main__ as twin_cli
-from tests.local_endpoint.twin_support import runtime_client
+from tests.local_endpoint.twin_process import (
+    BUSY_IN_TORCH_UNTIL_RELEASED,
+    twin_command,
+    twin_env,
+    twin_process,
+    wait_for_file,
+    write_artifact,
+)
+from tests.local_endpoint.twin_support import read_answer, runtime_client, start_stalled_upload
 from tests.paths import MODEL_ARTIFACT_DIR, PROJECT_DIR
 
-STARTUP_TIMEOUT_S = 120.0
-SERVING = re.compile(r"serving endpoint\(s\) (\S+) at (http://127\.0\.0\.1:\d+)")
 
+def test_sigterm_answers_the_invocation_under_way_cuts_a_stalled_upload_and_exits_0(tmp_path: Path) -> None:
+    artifact = write_artifact(tmp_path / "artifact", BUSY_IN_TORCH_UNTIL_RELEASED)
+    with twin_process(
+        "--endpoint-name", "cli-twin", "--model-artifact", str(artifact), "--shutdown-grace-seconds", "0.5"
+    ) as twin:
+        assert twin.endpoint_names == "cli-twin"
+        assert twin.wait_for(f"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={re.escape(twin.url)}", 5)
 
-def twin_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "local_endpoint", "--port", "0", *args]
+        started, release = tmp_path / "started", tmp_path / "release"
+        body = json.dumps({"started_file": str(started), "release_file": str(release)})
+        answers: list[Any] = []
 
+        def invoke() -> None:
+            response = runtime_client(twin.url).invoke_endpoint(
+                EndpointName="cli-twin", Body=body, ContentType="application/json"
+            )
+            answers.append(response)
+            answers.append(response["Body"].read())
 
-def twin_env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+        caller = threading.Thread(target=invoke)
+        caller.start()
+        wait_for_file(started, 30)
+        stalled = start_stalled_upload(twin.port, "/endpoints/cli-twin/invocations")
+        twin.process.send_signal(signal.SIGTERM)
+        # The invocation is still inside torch when the twin starts shutting down; only then may it finish.
+        assert twin.wait_for("SIGTERM: stopping")
+        with stalled:
+            cut = read_answer(stalled)
+        assert not release.exists()
+        release.touch()
+        caller.join(timeout=60)
 
-
-def read_lines(stream: object, lines: queue.Queue[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        lines.put(line)
-
-
-# A user module whose invocation stays inside torch, on the twin's worker thread, until the test releases it. The
-# abort this guards against (exit 134, "terminate called without an active exception") came from a thread still
-# inside torch when the interpreter shut down; torch alone reproduces it, without the seconds transformers takes to
-# import. Loading the packaged model is proven by the in-process tests of `main` and of the twin.
-BUSY_IN_TORCH_UNTIL_RELEASED = """
-import pathlib
-import time
-
-import torch
-
-
-def model_fn(model_dir):
-    torch.manual_seed(0)
-    return torch.nn.Linear(256, 256)
-
-
-def predict_fn(data, model):
-    started, release = pathlib.Path(data["started_file"]), pathlib.Path(data["release_file"])
-    x = torch.ones(64, 256)
-    rounds = 0
-    give_up_at = time.monotonic() + 60
-    with torch.no_grad():
-        while not release.exists() and time.monotonic() < give_up_at:
-            x = torch.tanh(model(x))
-            rounds += 1
-            if rounds == 1:
-                started.touch()
-    return {"rounds": rounds, "released": release.exists(), "finite": bool(torch.isfinite(x).all())}
-"""
-
-
-@pytest.fixture
-def twin_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str]]]:
-    artifact = tmp_path / "artifact"
-    (artifact / "code").mkdir(parents=True)
-    (artifact / "code" / "inference.py").write_text(BUSY_IN_TORCH_UNTIL_RELEASED, encoding="utf-8")
-    process = subprocess.Popen(
-        twin_command("--endpoint-name", "cli-twin", "--model-artifact", str(artifact), "--log-level", "DEBUG"),
-        cwd=PROJECT_DIR,
-        env=twin_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=read_lines, args=(process.stderr, lines), daemon=True).start()
-    try:
-        yield process, lines
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def wait_for_line(lines: queue.Queue[str], pattern: re.Pattern[str], timeout_s: float) -> re.Match[str]:
-    deadline = time.monotonic() + timeout_s
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        seen.append(line)
-        match = pattern.search(line)
-        if match:
-            return match
-    raise AssertionError(f"no line matching {pattern.pattern!r} within {timeout_s}s; got:\n{''.join(seen)}")
-
-
-def wait_for_file(path: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path.name} did not appear within {timeout_s}s"
-        time.sleep(0.01)
-
-
-def test_sigterm_during_an_invocation_delivers_the_answer_and_exits_0(
-    twin_process: tuple[subprocess.Popen[str], queue.Queue[str]], tmp_path: Path
-) -> None:
-    process, lines = twin_process
-    serving = wait_for_line(lines, SERVING, STARTUP_TIMEOUT_S)
-    assert serving.group(1) == "cli-twin"
-    url = serving.group(2)
-    assert wait_for_line(lines, re.compile(f"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={re.escape(url)}"), 5)
-
-    started, release = tmp_path / "started", tmp_path / "release"
-    body = json.dumps({"started_file": str(started), "release_file": str(release)})
-    answers: list[Any] = []
-
-    def invoke() -> None:
-        response = runtime_client(url).invoke_endpoint(
-            EndpointName="cli-twin", Body=body, ContentType="application/json"
-        )
-        answers.append(response)
-        answers.append(response["Body"].read())
-
-    caller = threading.Thread(target=invoke)
-    caller.start()
-    wait_for_file(started, 30)
-    process.send_signal(signal.SIGTERM)
-    # The invocation is still inside torch when the server starts shutting down; only then may it finish.
-    assert wait_for_line(lines, re.compile("Shutting down"), 10)
-    release.touch()
-    caller.join(timeout=60)
-
-    assert process.wait(timeout=60) == 0
+        assert twin.process.wait(timeout=60) == 0
+        assert twin.wait_for("stopped", 5)
+    assert cut[0] == 503 and cut[1]["x-amzn-errortype"] == "ServiceUnavailable"
+    assert "not complete within the 0.5s grace" in json.loads(cut[2])["message"]
     assert len(answers) == 2, "the caller got no answer"
     assert answers[0]["ResponseMetadata"]["HTTPStatusCode"] == 200
     answer = json.loads(answers[1])
     assert answer["released"] is True and answer["rounds"] > 0 and answer["finite"] is True
-    assert wait_for_line(lines, re.compile("stopped"), 5)
 
 
 @pytest.fixture
@@ -193,6 +110,11 @@ def run_cli(argv: list[str]) -> int:
         (["--max-concurrency", "0"], "'0'"),
         (["--max-concurrency", "201"], "'201'"),
         (["--account-id", "12345"], "'12345'"),
+        (["--keep-alive-timeout-seconds", "0"], "'0'"),
+        (["--header-timeout-seconds", "soon"], "'soon'"),
+        (["--body-timeout-seconds", "inf"], "'inf'"),
+        (["--shutdown-grace-seconds", "-1"], "'-1'"),
+        (["--max-connections", "0"], "'0'"),
         (["--model-artifact", "no/such/model.tar.gz"], "'no/such/model.tar.gz' does not exist"),
         (["--model-artifact", str(PROJECT_DIR / "README.md")], "is neither a folder nor a .tar.gz"),
         (["--model-artifact", str(PROJECT_DIR / "tests")], "has no code/inference.py"),
@@ -211,19 +133,77 @@ def test_a_bad_option_is_one_line_naming_it_before_any_model_loads(
     assert model_loads == []
 
 
-def test_a_port_in_use_is_reported_before_any_model_loads(
-    model_loads: list[str], capsys: pytest.CaptureFixture[str]
+def test_the_limits_given_on_the_command_line_are_the_twins(
+    model_loads: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    served: list[Any] = []
+
+    class RecordingServer:
+        def __init__(self, sock: socket.socket, container: Any, config: Any) -> None:
+            sock.close()
+            served.append(config)
+            self.max_connections, self.url = config.max_connections, "http://127.0.0.1:0"
+
+        def run(self, before_forced_exit: Any = None) -> None:
+            pass
+
+    monkeypatch.setattr(twin_cli, "load_pipeline", lambda source, task: object())
+    monkeypatch.setattr(twin_cli, "TwinServer", RecordingServer)
+    limits = {
+        "--keep-alive-timeout-seconds": "7.5",
+        "--header-timeout-seconds": "2",
+        "--body-timeout-seconds": "45",
+        "--shutdown-grace-seconds": "0",
+        "--max-connections": "64",
+    }
+
+    assert run_cli(["--port", "0", *[item for pair in limits.items() for item in pair]]) == 0
+
+    [config] = served
+    assert (
+        config.keep_alive_timeout_seconds,
+        config.header_timeout_seconds,
+        config.body_timeout_seconds,
+        config.shutdown_grace_seconds,
+        config.max_connections,
+    ) == (7.5, 2.0, 45.0, 0.0, 64)
+
+
+@pytest.mark.parametrize(
+    ("makelevel", "suggestion"),
+    [
+        (None, r"; use another port: --port (\d+), or --port 0 for any free one"),
+        ("1", r"; use another port: make twin TWIN_PORT=(\d+)"),
+    ],
+    ids=["cli", "make-twin"],
+)
+def test_a_port_in_use_is_reported_with_a_free_one_before_any_model_loads(
+    makelevel: str | None,
+    suggestion: str,
+    model_loads: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """From `make twin` the way out is TWIN_PORT (the Makefile passes --port $(TWIN_PORT)); from the CLI, --port."""
+    if makelevel is None:
+        monkeypatch.delenv("MAKELEVEL", raising=False)
+    else:
+        monkeypatch.setenv("MAKELEVEL", makelevel)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         status = run_cli(["--port", str(port)])
 
-    stderr = capsys.readouterr().err
-    assert status == 2
-    assert stderr.count("\n") == 1
-    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in stderr
+        stderr = capsys.readouterr().err
+        assert status == 2
+        assert stderr.count("\n") == 1
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use; " in stderr
+        suggested = re.search(suggestion + "$", stderr.strip())
+        assert suggested, stderr
+        with socket.socket() as free:  # the suggested port is another one, and free
+            free.bind(("127.0.0.1", int(suggested.group(1))))
+        assert int(suggested.group(1)) != port
     assert model_loads == []
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Any
 from benchmarks.bench_local_endpoint import make_corpus
 from embeddings import EmbeddingClient
 from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinServer
-from tests.local_endpoint.twin_support import DUMMY_CREDENTIALS, runtime_client
+from tests.local_endpoint.twin_support import runtime_client
 from tests.model_artifact.artifact_support import EDGE_TEXTS, cosine
+from tests.paths import PROJECT_DIR
 
 DIMENSIONS = 384
 TYPICAL_TEXTS = 100
@@ -68,36 +70,21 @@ def test_100_typical_sentences_take_at_most_2_invocations_at_the_default_batch_s
     assert told.requests_sent == 1
 
 
-def test_the_tutorials_aws_cli_command_gets_the_sentence_vector_at_0_0(
+def test_the_docs_aws_cli_example_runs_as_it_stands_and_gets_the_sentence_vector_at_0_0(
     artifact_twin: TwinServer, sentence_transformer: Any, tmp_path: Path
 ) -> None:
+    """docs/local-twin.md's AWS CLI block, run by bash in an empty home with no AWS_ variables: only the port is
+    changed, to the test twin's."""
     aws = Path(sys.executable).with_name("aws")
     assert aws.is_file(), f"{aws} is missing: the AWS CLI (awscli) is in requirements-dev.txt"
-    (tmp_path / "vectorize_me.json").write_text('{"inputs": "vectorize me"}', encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", (PROJECT_DIR / "docs" / "local-twin.md").read_text(), flags=re.S)
+    [example] = [block for block in blocks if "aws sagemaker-runtime invoke-endpoint" in block]
+    assert "http://127.0.0.1:8080" in example
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=DUMMY_CREDENTIALS["aws_access_key_id"],
-        AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-    )
+    env.update(HOME=str(tmp_path), PATH=f"{aws.parent}{os.pathsep}{os.defpath}")
 
     result = subprocess.run(
-        [
-            str(aws),
-            "sagemaker-runtime",
-            "invoke-endpoint",
-            "--endpoint-name",
-            "alex-embedding-endpoint",
-            "--content-type",
-            "application/json",
-            "--body",
-            "fileb://vectorize_me.json",
-            "out.json",
-            "--endpoint-url",
-            artifact_twin.url,
-        ],
+        ["bash", "-euo", "pipefail", "-c", example.replace("http://127.0.0.1:8080", artifact_twin.url)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -109,3 +96,4 @@ def test_the_tutorials_aws_cli_command_gets_the_sentence_vector_at_0_0(
     vector = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))[0][0]
     assert len(vector) == DIMENSIONS
     assert cosine(vector, reference(sentence_transformer, ["vectorize me"])[0]) >= 0.9999
+    assert json.loads(result.stdout.splitlines()[-1]) == vector[:3]  # what the block's last line prints
