@@ -281,10 +281,12 @@ def _load_container(args: argparse.Namespace, source: ModelSource) -> HuggingFac
         from huggingface_hub import snapshot_download
 
         model_dir = snapshot_download(source.location, revision=source.revision)
-    logger.info(
-        "loading model artifact %s with %s from %s as model_dir", args.model_artifact, source.model_id, model_dir
-    )
+    logger.info("loading model artifact %s", args.model_artifact)
     container = ArtifactContainer(args.model_artifact, model_dir=model_dir, task=args.task)
+    if container.model_dir == str(container.root):
+        logger.info("model_dir: the artifact's own model, as the container serves /opt/ml/model")
+    else:
+        logger.info("model_dir: %s from %s, standing in for the Hub download of HF_MODEL_ID", source.model_id, model_dir)
     logger.info(
         "mode: model artifact %s, its code/%s.py through the toolkit's handler contract, as `pooling: server` "
         "deploys it",

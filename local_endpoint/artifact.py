@@ -183,10 +183,12 @@ def _extra_args(default: Callable[..., Any], user: Callable[..., Any], context: 
 class ArtifactContainer:
     """One model artifact served with the toolkit's user-module contract; the interface of HuggingFaceContainer.
 
-    `artifact` is a model.tar.gz or the folder it is packed from. `model_dir` is what `model_fn` receives: the
-    local copy of the weights, standing in for the container's Hub download (HF_MODEL_ID); by default the
-    artifact's own root, as in the container without HF_MODEL_ID. `task` is HF_TASK, used only by the toolkit's
-    default model_fn when the module has none. Calls are serialised: the model server runs one worker.
+    `artifact` is a model.tar.gz or the folder it is packed from. An artifact that holds its model (config.json at
+    its root, the stack's `modelSource: artifact`) serves it: `model_fn` receives the artifact's root, as the
+    container's does without HF_MODEL_ID. An artifact of code alone (`modelSource: hub`) needs `model_dir`, the
+    local copy of the weights standing in for the container's Hub download of HF_MODEL_ID. `task` is HF_TASK,
+    used only by the toolkit's default model_fn when the module has none. Calls are serialised: the model server
+    runs one worker.
     """
 
     def __init__(self, artifact: str | Path, model_dir: str | Path | None = None, task: str | None = None) -> None:
@@ -205,7 +207,8 @@ class ArtifactContainer:
         else:
             raise ModelArtifactError(f"model artifact {artifact} does not exist: pass a model.tar.gz or a folder")
         try:
-            self.model_dir = str(Path(model_dir).expanduser().resolve() if model_dir else self.root)
+            packed = (self.root / "config.json").is_file()
+            self.model_dir = str(self.root if packed or not model_dir else Path(model_dir).expanduser().resolve())
             self.task = task or os.environ.get("HF_TASK") or "feature-extraction"
             self.context = TwinContext(self.model_dir)
             self.module = import_user_module(self.root / CODE_DIR, _program_name())

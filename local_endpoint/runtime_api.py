@@ -17,13 +17,13 @@ from local_endpoint.container import ContainerResponse
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
-VARIANT_NAME = "AllTraffic"  # components/serverless_embedding_endpoint.py's only production variant
+VARIANT_NAME = "AllTraffic"  # the stack's only production variant (components/constants.py)
 
 SERVERLESS_PAYLOAD_LIMIT_BYTES = 4_000_000
 """Serverless Inference's "4 MB" request limit, read as decimal like the client does, so the twin errs strict."""
 
 DEFAULT_MAX_CONCURRENCY = 2
-"""The stack's default ServerlessConfig.MaxConcurrency (components/serverless_embedding_endpoint.py)."""
+"""The stack's default ServerlessConfig.MaxConcurrency (ServerlessVariant in components/endpoint_args.py)."""
 MAX_CONCURRENCY_LIMIT = 200
 """ProductionVariantServerlessConfig.MaxConcurrency's valid range is 1-200."""
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.paths import MODEL_ARTIFACT_DIR
+
 pytest_plugins = ["tests.suite_speed"]
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -41,3 +43,17 @@ def sentence_transformer(minilm_dir: Path) -> Any:
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(minilm_dir), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def deployed_artifact(minilm_dir: Path) -> Path:
+    """model.tar.gz as the Pulumi program packs and uploads it by default: the pinned model's files at its root and
+    code/inference.py, built by the program's packer into its own build folder (so built once, then reused)."""
+    from components.endpoint_args import ServerlessEmbeddingEndpointArgs
+    from components.model_artifact import build_model_artifact, code_members
+    from components.model_files import DEFAULT_MODEL_ID, local_model_files
+
+    defaults = ServerlessEmbeddingEndpointArgs()
+    model = local_model_files(minilm_dir, model_id=DEFAULT_MODEL_ID, revision=None)
+    members = {**model.paths(), **code_members(MODEL_ARTIFACT_DIR / "code")}
+    return build_model_artifact(members, defaults.artifact_build_dir).path

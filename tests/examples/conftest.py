@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local_endpoint import HuggingFaceContainer, serve_in_thread
+from local_endpoint import serve_in_thread
+from local_endpoint.artifact import ArtifactContainer
 from tests.examples.consumer_harness import DEV_STACK, ConsumerRun, deploy_consumer, deploy_producer
 from tests.infra.pulumi_harness import Deployment
 
@@ -25,7 +27,8 @@ def consumer(producer: Deployment) -> ConsumerRun:
 
 
 @pytest.fixture(scope="session")
-def ingest_twin(feature_extraction_pipeline: Any) -> Iterator[Any]:
-    """The endpoint's local twin on a free loopback port, answering to the default endpoint name (`.url`)."""
-    with serve_in_thread(HuggingFaceContainer(feature_extraction_pipeline, "feature-extraction")) as server:
+def ingest_twin(deployed_artifact: Path) -> Iterator[Any]:
+    """The endpoint's local twin on a free loopback port, serving the stack's default model.tar.gz (pooling server,
+    as the producer's `pooling` output says), answering to the default endpoint name (`.url`)."""
+    with ArtifactContainer(deployed_artifact) as container, serve_in_thread(container) as server:
         yield server

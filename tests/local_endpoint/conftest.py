@@ -16,7 +16,6 @@ import pytest
 from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
 from local_endpoint.artifact import ArtifactContainer
 from tests.local_endpoint.twin_support import DUMMY_CREDENTIALS, REGION, runtime_client
-from tests.paths import MODEL_ARTIFACT_DIR
 
 
 @pytest.fixture(scope="session")
@@ -32,19 +31,10 @@ def twin(twin_container: HuggingFaceContainer) -> Iterator[TwinServer]:
 
 
 @pytest.fixture(scope="session")
-def deployed_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """model.tar.gz as the Pulumi program packs and uploads it for `pooling: server`: the exact deployed bytes."""
-    from components.model_artifact import build_model_artifact
-
-    return build_model_artifact(MODEL_ARTIFACT_DIR, tmp_path_factory.mktemp("deployed-artifact")).path
-
-
-@pytest.fixture(scope="session")
-def artifact_twin(deployed_artifact: Path, minilm_dir: Path) -> Iterator[TwinServer]:
-    """The twin as `python -m local_endpoint --model-artifact model.tar.gz` runs it: the packaged weights as
-    model_dir, standing in for the container's Hub download of HF_MODEL_ID."""
+def artifact_twin(deployed_artifact: Path) -> Iterator[TwinServer]:
+    """The twin as `python -m local_endpoint --model-artifact model.tar.gz` runs it: the archive's own model."""
     with (
-        ArtifactContainer(deployed_artifact, model_dir=minilm_dir) as container,
+        ArtifactContainer(deployed_artifact) as container,
         serve_in_thread(container, TwinConfig()) as server,
     ):
         yield server

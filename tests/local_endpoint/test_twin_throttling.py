@@ -102,9 +102,3 @@ def test_the_slot_is_free_again_after_an_invocation(twin_container: HuggingFaceC
         runtime = runtime_client(server.url)
         for _ in range(3):
             assert invoke(server.url, runtime)["ResponseMetadata"]["HTTPStatusCode"] == 200
-
-
-def test_the_default_is_the_stacks_max_concurrency() -> None:
-    from components import DEFAULT_MAX_CONCURRENCY
-
-    assert TwinConfig().max_concurrency == DEFAULT_MAX_CONCURRENCY == 2
