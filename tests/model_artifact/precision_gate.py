@@ -56,10 +56,17 @@ def embed(inference: ModuleType, encoder: Any, texts: list[str]) -> torch.Tensor
 
 
 def measure(reference: torch.Tensor, candidate: torch.Tensor, queries: int) -> GateFigures:
-    """Compare `candidate` with `reference` (fp32): rows are unit vectors, the first `queries` rows the queries."""
+    """Compare `candidate` with `reference` (fp32), row by row; the first `queries` rows are the queries.
+
+    The cosine is the true cosine, whatever the vectors' lengths (the test checks the length on its own). The
+    neighbours are ranked by dot product, as a vector store using the inner product ranks the vectors it is given.
+    """
     if reference.shape != candidate.shape or not 0 < queries < len(reference):
-        raise ValueError(f"cannot compare vectors of shapes {tuple(reference.shape)} and {tuple(candidate.shape)}")
-    cosines = (reference.double() * candidate.double()).sum(dim=1)
+        raise ValueError(
+            f"cannot compare vectors of shapes {tuple(reference.shape)} and {tuple(candidate.shape)} with {queries} "
+            "queries: both need the same shape and more rows than queries"
+        )
+    cosines = torch.nn.functional.cosine_similarity(reference.double(), candidate.double(), dim=1)
     overlaps = []
     for vectors in (reference, candidate):
         scores = vectors[:queries].double() @ vectors[queries:].double().T
