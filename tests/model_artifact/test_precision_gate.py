@@ -6,7 +6,6 @@ computes the same numbers, only more slowly. tests/model_artifact/precision_gate
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,7 +24,7 @@ def inference() -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def encoders(inference: ModuleType, minilm_dir: Path) -> Iterator[dict[str, Any]]:
+def encoders(inference: ModuleType, minilm_dir: Path) -> dict[str, Any]:
     """fp32 (the reference) and bf16, each loaded by model_fn as the container would, bf16 on any CPU."""
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv(inference.PRECISION_ENV, raising=False)
@@ -34,7 +33,7 @@ def encoders(inference: ModuleType, minilm_dir: Path) -> Iterator[dict[str, Any]
         patch.setattr(inference, "native_bf16_support", lambda: inference.Bf16Support(True, "forced by the gate"))
         bf16 = inference.model_fn(str(minilm_dir))
     assert fp32.model.dtype == torch.float32 and bf16.model.dtype == torch.bfloat16  # else the gate compares nothing
-    yield {"fp32": fp32, "bf16": bf16}
+    return {"fp32": fp32, "bf16": bf16}
 
 
 @pytest.fixture(scope="module")
