@@ -1,11 +1,12 @@
 """A fixed corpus for the precision gate, generated from a seed instead of stored: passages and queries in ten topics.
 
 The gate compares a candidate precision's vectors with fp32's on these texts, so they must look like what the
-endpoint embeds (sentences of 6 to about 70 words, some short titles, a few paragraphs) and give each query real
-neighbours: a query shares its topic and a subject with some passages, and the passages of one topic differ enough
-in wording that their ranking is not a tie a rounding error could reorder at will. The same seed gives the same
-texts on every machine and Python version (`random.Random` with an integer seed is stable), and nothing is
-downloaded.
+endpoint embeds (mostly single sentences, some titles of a few words, a few paragraphs of up to about 100 words)
+and give each query real neighbours: a query shares its topic and a subject with some passages, and the passages of
+one topic differ enough in wording that their ranking is not a tie a rounding error could reorder at will. The
+templates make topical sentences, not always sensible ones; that is enough for ranking. A seeded `random.Random`
+gives the same texts on every machine, and nothing is downloaded; should a Python release change its choice
+algorithms, the gate would simply judge on other texts of the same kind.
 """
 
 from __future__ import annotations
