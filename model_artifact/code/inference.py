@@ -11,17 +11,19 @@ feature-extraction pipeline with a single "token", the sentence vector, so every
 a string answers `[[v]]` (`result[0][0]` is `v`), a list answers `[[[v1]], [[v2]], ...]`; mean-pooling that
 answer gives `v` back.
 
-Only torch and transformers APIs present in the image's pinned versions (torch 2.6.0, transformers 5.5.3) are used,
-and nothing is installed at start-up.
+Only torch and transformers APIs present in the images' pinned versions are used (torch 2.6.0 with transformers
+5.5.3, and with 4.51.3 in the previous 2.6 image), and nothing is installed at start-up.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, NamedTuple
 
 import torch
+import transformers
 from transformers import AutoModel, AutoTokenizer
 
 MAX_TOKENS = 256  # what sentence-transformers uses for all-MiniLM-L6-v2 (max_seq_length)
@@ -34,6 +36,10 @@ ALLOWED_TOKENIZE_KWARGS = ("truncation", "max_length")
 ALLOWED_PARAMETERS = ("tokenize_kwargs",)
 ALLOWED_KEYS = ("inputs", "parameters")
 _EXAMPLE = '{"inputs": "a text"} or {"inputs": ["a text", "another"]}'
+# from_pretrained's name for the weights' dtype: `dtype` from transformers 4.56 on, `torch_dtype` before. An older
+# transformers hands an unknown keyword on to the model's __init__, which refuses it: every request would be a 400.
+_RELEASE = tuple(int(part) for part in re.findall(r"\d+", transformers.__version__)[:2])
+DTYPE_KEYWORD = "dtype" if _RELEASE >= (4, 56) else "torch_dtype"
 
 
 class SentenceEncoder(NamedTuple):
@@ -63,7 +69,7 @@ def model_fn(model_dir: str) -> SentenceEncoder:
                 "token vectors; use a mean-pooled sentence-transformers model or pooling: client"
             )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModel.from_pretrained(model_dir, dtype=torch.float32)
+    model = AutoModel.from_pretrained(model_dir, **{DTYPE_KEYWORD: torch.float32})
     model.eval()
     return SentenceEncoder(tokenizer, model)
 
