@@ -17,7 +17,7 @@ STACK ?= dev
 # The same state backend `make deploy` uses, for the other Pulumi targets.
 export PULUMI_BACKEND_URL ?= file://~
 
-.PHONY: test lint pytest test-image-transformers serving-venv test-serving-transformers deploy destroy outputs twin embed bench clean
+.PHONY: test lint pytest test-image-transformers serving-venv test-serving-transformers test-serving-stack java deploy destroy outputs twin embed bench clean
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,18 @@ serving-venv: $(SERVING_STAMP)
 test-serving-transformers: $(SERVING_STAMP)
 	$(SERVING_VENV)/bin/python -c "import transformers; assert transformers.__version__ == '4.51.3', transformers.__version__"
 	$(SERVING_VENV)/bin/pytest -p no:cacheprovider tests/model_artifact
+
+# multi-model-server's frontend is Java; checked before anything is built, so a machine without it fails at once.
+java:
+	@if [ -n "$$JAVA_HOME" ] && [ -x "$$JAVA_HOME/bin/java" ] || command -v java >/dev/null 2>&1; then :; else \
+	  echo "make: java not found: the serving stack's model server (multi-model-server) is a Java program;" \
+	       "install a Java runtime 17 or newer (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME" >&2; \
+	  exit 1; fi
+
+## The container's own serving stack, offline: the toolkit's entry point and multi-model-server on the model.tar.gz
+## and environment the program renders, for artifact/hub x server/client pooling (docs/container.md).
+test-serving-stack: java $(STAMP) test-serving-transformers
+	$(SERVING_VENV)/bin/pytest -p no:cacheprovider -n 0 serving_stack_tests
 
 ## Deploy with `pulumi up` (local state backend unless PULUMI_BACKEND_URL is set; STACK=dev by default).
 deploy:
