@@ -238,9 +238,10 @@ class _MachineLock:
 class ServingStack:
     """The container's serving stack on one model.tar.gz and one environment; an InvocationContainer once started.
 
-    `artifact` is the model.tar.gz SageMaker would download (None: an empty /opt/ml/model, as for a model without
-    ModelDataUrl); `environment` is the model's environment as the program sets it. `hf_endpoint` points the Hub
-    client at a fake Hub. Use it as a context manager, or call `start()` and, always, `stop()`.
+    `artifact` is the model.tar.gz SageMaker would download, or a folder of what it holds (None: an empty
+    /opt/ml/model, as for a model without ModelDataUrl); `environment` is the model's environment as the program
+    sets it; `hf_endpoint` points the Hub client at a fake Hub. Use it as a context manager, or call `start()` and,
+    always, `stop()`.
     """
 
     def __init__(
@@ -363,7 +364,9 @@ class ServingStack:
             for folder in ("home", "tmp", "hf-home", "cwd"):
                 (self.work / folder).mkdir()
             self.model_dir.mkdir(parents=True)
-            if self.artifact is not None:
+            if self.artifact is not None and self.artifact.is_dir():
+                shutil.copytree(self.artifact, self.model_dir, dirs_exist_ok=True)
+            elif self.artifact is not None:
                 unpack_artifact(self.artifact, self.model_dir)
             _set_writable(self.model_dir, writable=False)
             mount = _mount_namespace_available() if self.read_only_mount is None else self.read_only_mount
@@ -559,3 +562,57 @@ def load_environment_file(path: str | os.PathLike[str]) -> dict[str, str]:
             '{"HF_TASK": "feature-extraction"}, or an object with such an "environment"'
         )
     return dict(data)
+
+
+def parse_environment_pairs(pairs: list[str]) -> dict[str, str]:
+    """NAME=VALUE strings (the twin's --container-env) as a mapping; a string without '=' is refused by name."""
+    environment: dict[str, str] = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name or not name.replace("_", "").isalnum():
+            raise ServingStackError(
+                f"container environment {pair!r} is not NAME=VALUE, e.g. HF_TASK=feature-extraction"
+            )
+        environment[name] = value
+    return environment
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def start_for_twin(
+    artifact: str | os.PathLike[str] | None,
+    environment: Mapping[str, str],
+    *,
+    python: str | os.PathLike[str] | None = None,
+    timeout: float = STARTUP_TIMEOUT_S,
+) -> ServingStack:
+    """A started stack that has answered its first invocation with 200, for `python -m local_endpoint --serving-stack`.
+
+    A SIGTERM while it starts stops the stack before the twin exits (the stack runs in a session of its own and
+    would outlive it). Raises ServingStackError if the stack cannot start, or answers its first request with an
+    error (the model failed to load: every request would fail the same way).
+    """
+    if artifact is None and "HF_MODEL_ID" not in environment:
+        raise ServingStackError(
+            "the serving stack needs a model: --model-artifact with a model.tar.gz that holds the model's files, or "
+            "HF_MODEL_ID in the container environment (with HF_ENDPOINT for a Hub other than huggingface.co)"
+        )
+    stack = ServingStack(artifact, environment, python=python)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        stack.start()
+        first = stack.wait_until_answering(timeout)
+        if first.response.status != 200:
+            raise ServingStackError(
+                f"the serving stack answered its first request (the tutorial's {PROBE_BODY.decode()}) with HTTP "
+                f"{first.response.status}: {first.response.body.decode(errors='replace')[:600]}"
+            )
+        logger.info("serving stack answered its first request %.1fs after launch", first.seconds)
+    except BaseException:
+        stack.stop()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return stack

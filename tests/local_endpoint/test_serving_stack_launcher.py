@@ -112,3 +112,42 @@ def test_a_bad_environment_file_is_named_with_what_it_must_hold(tmp_path: Path) 
         load_environment_file(path)
     with pytest.raises(ServingStackError, match=r"cannot read the container environment file"):
         load_environment_file(tmp_path / "missing.json")
+
+
+def run_twin(argv: list[str]) -> int:
+    from local_endpoint import __main__ as twin_cli
+
+    try:
+        return twin_cli.main(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+
+
+def test_the_twins_stack_options_need_serving_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_twin(["--port", "0", "--container-env", "HF_TASK=feature-extraction"]) == 2
+
+    stderr = capsys.readouterr().err
+    assert "--container-env, --container-env-file and --serving-python go with --serving-stack" in stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "the serving stack needs a model: --model-artifact with a model.tar.gz"),
+        (["--model-artifact", "ARCHIVE", "--container-env", "HF_TASK"], "container environment 'HF_TASK' is not NAME="),
+        (["--model-artifact", "ARCHIVE", "--serving-python", "/nowhere/python"], "run `make serving-venv`"),
+    ],
+    ids=["no-model", "bad-environment", "no-serving-venv"],
+)
+def test_the_twin_refuses_a_stack_it_cannot_start_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(b"")
+    argv = ["--port", "0", "--serving-stack", *(str(archive) if arg == "ARCHIVE" else arg for arg in extra)]
+
+    assert run_twin(argv) == 2
+
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert len(stderr) == 1 and "cannot serve through the container's serving stack: " in stderr[0]
+    assert message in stderr[0]
