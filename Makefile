@@ -99,8 +99,10 @@ embed: $(STAMP)
 	@AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:$(TWIN_PORT) AWS_ACCESS_KEY_ID=local \
 	AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 $(BIN)/python -m embeddings "vectorize me"
 
-bench: $(STAMP)
+## Benchmarks (not tests): the twin against sentence-transformers, and the container's own serving stack.
+bench: java $(STAMP) $(SERVING_STAMP)
 	$(BIN)/python benchmarks/bench_local_endpoint.py
+	$(BIN)/python benchmarks/bench_serving_stack.py
 
 clean:
 	rm -rf $(VENV) $(IMAGE_VENV) $(SERVING_VENV) .pytest_cache .ruff_cache

@@ -493,6 +493,15 @@ class ServingStack:
         parents = {p.pid for p in mine}
         return [p.pid for p in mine if p.parent in parents]
 
+    def wait_for_workers(self, count: int, timeout: float = 120.0) -> list[int]:
+        """The worker processes once there are `count` of them: the first answer can come while others still load."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.worker_pids()
+            if len(found) >= count or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.2)
+
     def stop(self) -> None:
         """Stop every process of the stack (SIGTERM to its group, SIGKILL after STOP_TIMEOUT_S), verify none is
         left, then remove its folders and release the machine's lock. Safe to call more than once.

@@ -7,11 +7,15 @@ are checked against sentence-transformers (rendered in the main venv): cosine >=
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import sys
 import tarfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +35,7 @@ from serving_stack_tests.cases import (
     RenderedCases,
 )
 from tests.fake_hub import DEFAULT_COMMIT, FakeHub
+from tests.paths import MODEL_ARTIFACT_DIR
 
 JSON = "application/json"
 DIMENSIONS = 384
@@ -200,3 +205,97 @@ def test_the_first_answer_came_from_a_worker_that_loaded_the_model(served: Serve
     assert served.first.response.status == 200
     assert served.stack.ping().status == 200
     assert served.stack.worker_pids()
+
+
+def worker_threads_module() -> Any:
+    """model_artifact/code/worker_threads.py, the module inference.py uses, loaded without putting code/ on sys.path."""
+    name = "worker_threads_under_test"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, MODEL_ARTIFACT_DIR / "code" / "worker_threads.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the class is made
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def thread_cpu_ticks(pid: int) -> dict[int, int]:
+    """CPU time (user + system, clock ticks) of each thread of a process."""
+    ticks = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        ticks[int(task.name)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def busy_threads(before: dict[int, int], after: dict[int, int]) -> int:
+    """Threads that did a real share of the work between two samples (a quarter of the busiest one's, >= 50 ms)."""
+    deltas = [after[tid] - before.get(tid, 0) for tid in after]
+    most = max(deltas)
+    return sum(1 for delta in deltas if delta >= max(5, most // 4))
+
+
+def logged_thread_choices(stack: ServingStack, count: int, timeout: float = 120.0) -> list[str]:
+    """The workers' log lines about their threads, once `count` are there (or the timeout has passed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [line for line in stack.log_text().splitlines() if "torch threads per model-server worker" in line]
+        if len(found) >= count or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.5)
+
+
+def test_each_worker_computes_on_its_share_of_the_cpus(served: Served) -> None:
+    """The worker's torch uses max(1, available CPUs // workers) threads (worker_threads.py, from model_fn), not
+    the single thread multi-model-server's OMP_NUM_THREADS=1 gives it; client pooling has no model_fn, so there
+    the model server's single thread remains. Checked on the running worker: how many of its threads burn CPU
+    while it embeds long texts, and the choice each worker logged."""
+    module = worker_threads_module()
+    choice = module.choose_threads(served.case.environment, module.affinity_cpus(), module.cgroup_cpu_quota())
+    server_pooling = served.case.pooling == "server"
+    workers = served.stack.wait_for_workers(choice.workers)
+    assert len(workers) == choice.workers
+    logged = logged_thread_choices(served.stack, choice.workers if server_pooling else 0)
+    # Token-level answers are ~8 kB per token: one long text per request keeps them under MMS's response limit.
+    requests = (
+        [{"inputs": [f"{i} {LONG_TEXT}" for i in range(32)]}]
+        if server_pooling
+        else [{"inputs": f"{i} {LONG_TEXT}", "parameters": CLIENT_PARAMETERS} for i in range(12)]
+    )
+
+    before = {pid: thread_cpu_ticks(pid) for pid in workers}
+    statuses = [served.post(payload).status for payload in requests]
+    time.sleep(0.2)  # let /proc catch up with the last ticks
+    after = {pid: thread_cpu_ticks(pid) for pid in workers}
+
+    assert set(statuses) == {200}
+    busiest = max(workers, key=lambda pid: sum(after[pid].values()) - sum(before[pid].values()))
+    assert busy_threads(before[busiest], after[busiest]) == (choice.threads if server_pooling else 1)
+    if server_pooling:
+        assert len(logged) == choice.workers  # once per worker
+        assert all(f"worker: {choice.threads} = max(1, {choice.cpus} available CPUs" in line for line in logged)
+    else:
+        assert logged == []
+
+
+def test_an_answer_over_the_model_servers_response_limit_kills_the_worker(served: Served) -> None:
+    """multi-model-server refuses a worker's answer over 6,553,500 bytes by killing the worker ("Worker died.",
+    500) and loading the model again. Token-level answers (~8 kB per token) reach it with 4 texts of 256 tokens;
+    server pooling's largest answer, 256 texts, is ~2.4 MB."""
+    if served.case.pooling == "server":
+        response = served.post({"inputs": [f"text {i}" for i in range(256)]})
+        assert response.status == 200 and len(response.body) < 6_553_500
+        return
+    too_big = {"inputs": [LONG_TEXT] * 4, "parameters": CLIENT_PARAMETERS}
+
+    response = served.post(too_big)
+
+    assert (response.status, json.loads(response.body)["message"]) == (500, "Worker died.")
+    deadline = time.monotonic() + 120
+    while served.post({"inputs": "x"}).status != 200:  # a new worker loads the model again
+        assert time.monotonic() < deadline, "the stack did not recover from the dead worker"
+        time.sleep(1)

@@ -12,7 +12,8 @@ a string answers `[[v]]` (`result[0][0]` is `v`), a list answers `[[[v1]], [[v2]
 answer gives `v` back.
 
 Only torch and transformers APIs present in the images' pinned versions are used (torch 2.6.0 with transformers
-5.5.3, and with 4.51.3 in the previous 2.6 image), and nothing is installed at start-up.
+5.5.3, and with 4.51.3 in the previous 2.6 image), and nothing is installed at start-up. `worker_threads.py`, beside
+this file, gives torch its share of the CPUs in each model-server worker.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, NamedTuple
 
 import torch
 import transformers
+import worker_threads
 from transformers import AutoModel, AutoTokenizer
 
 MAX_TOKENS = 256  # what sentence-transformers uses for all-MiniLM-L6-v2 (max_seq_length)
@@ -59,6 +61,7 @@ class EmbeddingRequest(NamedTuple):
 
 def model_fn(model_dir: str) -> SentenceEncoder:
     """Load the tokenizer and model from `model_dir`, refusing a model whose own pooling is not the mean."""
+    worker_threads.set_torch_threads(torch)
     pooling_config = os.path.join(model_dir, "1_Pooling", "config.json")
     if os.path.isfile(pooling_config):
         with open(pooling_config, encoding="utf-8") as file:
