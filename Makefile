@@ -7,12 +7,17 @@ REQUIREMENTS := requirements.txt requirements-dev.txt requirements-local.txt con
 # A second venv with the deployed image's transformers, for the tests of model_artifact/code/inference.py.
 IMAGE_VENV := .venv-image
 IMAGE_STAMP := $(IMAGE_VENV)/.installed
+# A third venv with the inference container's own Python serving stack (sagemaker-huggingface-inference-toolkit
+# 2.6.0, multi-model-server, transformers 4.51.3): `make serving-venv`, see requirements-serving.txt.
+SERVING_VENV := .venv-serving
+SERVING_STAMP := $(SERVING_VENV)/.installed
+SERVING_REQUIREMENTS := requirements-serving.txt requirements-serving-nodeps.txt constraints-serving.txt
 TWIN_PORT ?= 8080
 STACK ?= dev
 # The same state backend `make deploy` uses, for the other Pulumi targets.
 export PULUMI_BACKEND_URL ?= file://~
 
-.PHONY: test lint pytest test-image-transformers deploy destroy outputs twin embed bench clean
+.PHONY: test lint pytest test-image-transformers serving-venv test-serving-transformers test-serving-stack java deploy destroy outputs twin embed bench clean
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +49,35 @@ test-image-transformers: $(IMAGE_STAMP)
 	$(IMAGE_VENV)/bin/python -c "import transformers; assert transformers.__version__ == '5.5.3', transformers.__version__"
 	$(IMAGE_VENV)/bin/pytest -p no:cacheprovider tests/model_artifact
 
+$(SERVING_STAMP): $(SERVING_REQUIREMENTS)
+	$(PYTHON) -m venv $(SERVING_VENV)
+	$(SERVING_VENV)/bin/pip install --quiet --upgrade pip==26.0.1
+	$(SERVING_VENV)/bin/pip install --quiet -c constraints-serving.txt torch==2.13.0
+	$(SERVING_VENV)/bin/pip install --quiet -c constraints-serving.txt -r requirements-serving.txt
+	# The toolkit, the model server and its archiver without the dependencies the serving path never imports.
+	$(SERVING_VENV)/bin/pip install --quiet --no-deps -c constraints-serving.txt -r requirements-serving-nodeps.txt
+	touch $(SERVING_STAMP)
+
+## The venv of the inference container's own serving stack ($(SERVING_VENV)).
+serving-venv: $(SERVING_STAMP)
+
+## The deployed inference.py's tests under transformers==4.51.3, the previous 2.6 image's pin (in $(SERVING_VENV)).
+test-serving-transformers: $(SERVING_STAMP)
+	$(SERVING_VENV)/bin/python -c "import transformers; assert transformers.__version__ == '4.51.3', transformers.__version__"
+	$(SERVING_VENV)/bin/pytest -p no:cacheprovider tests/model_artifact
+
+# multi-model-server's frontend is Java; checked before anything is built, so a machine without it fails at once.
+java:
+	@if [ -n "$$JAVA_HOME" ] && [ -x "$$JAVA_HOME/bin/java" ] || command -v java >/dev/null 2>&1; then :; else \
+	  echo "make: java not found: the serving stack's model server (multi-model-server) is a Java program;" \
+	       "install a Java runtime 17 or newer (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME" >&2; \
+	  exit 1; fi
+
+## The container's own serving stack, offline: the toolkit's entry point and multi-model-server on the model.tar.gz
+## and environment the program renders, for artifact/hub x server/client pooling (docs/container.md).
+test-serving-stack: java $(STAMP) test-serving-transformers
+	$(SERVING_VENV)/bin/pytest -p no:cacheprovider -n 0 serving_stack_tests
+
 ## Deploy with `pulumi up` (local state backend unless PULUMI_BACKEND_URL is set; STACK=dev by default).
 deploy:
 	STACK=$(STACK) ./scripts/deploy.sh
@@ -65,8 +99,10 @@ embed: $(STAMP)
 	@AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:$(TWIN_PORT) AWS_ACCESS_KEY_ID=local \
 	AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 $(BIN)/python -m embeddings "vectorize me"
 
-bench: $(STAMP)
+## Benchmarks (not tests): the twin against sentence-transformers, and the container's own serving stack.
+bench: java $(STAMP) $(SERVING_STAMP)
 	$(BIN)/python benchmarks/bench_local_endpoint.py
+	$(BIN)/python benchmarks/bench_serving_stack.py
 
 clean:
-	rm -rf $(VENV) $(IMAGE_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(IMAGE_VENV) $(SERVING_VENV) .pytest_cache .ruff_cache

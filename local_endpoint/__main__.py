@@ -5,7 +5,9 @@ CLI's SAGEMAKER_ENDPOINT, so the same shell settings describe the deployed endpo
 
 With `--model-artifact PATH` it serves a model artifact's code/inference.py (the stack's `pooling: server`) with the
 local model as `model_dir`, as the container does with HF_MODEL_ID set; without it, the HF_TASK pipeline
-(`pooling: client`).
+(`pooling: client`). With `--serving-stack` it forwards every invocation to the container's own serving stack
+(local_endpoint/serving_stack.py: the toolkit's entry point and multi-model-server, from .venv-serving) started on
+the artifact and the container environment given.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from local_endpoint import config, runtime_api
+from local_endpoint import config, runtime_api, serving_stack
 from local_endpoint.artifact import ArtifactContainer, artifact_path_problem
 from local_endpoint.config import DEFAULT_ENDPOINT_NAME, TwinConfig
 from local_endpoint.container import HuggingFaceContainer
@@ -235,8 +237,45 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or runtime_api.DEFAULT_REGION,
         help="region named in error messages when the request's signature names none (default: %(default)s)",
     )
+    stack = parser.add_argument_group("the container's own serving stack")
+    stack.add_argument(
+        "--serving-stack",
+        action="store_true",
+        help="serve through the inference container's own Python serving stack (the toolkit's entry point and "
+        "multi-model-server; needs `make serving-venv` and Java) started on --model-artifact, a model.tar.gz as "
+        "SageMaker extracts it, with the container environment below; --model and --task are not used",
+    )
+    stack.add_argument(
+        "--container-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable of the model, as the stack gives it (repeatable; default: HF_TASK=--task)",
+    )
+    stack.add_argument(
+        "--container-env-file",
+        metavar="PATH",
+        help='the model\'s environment as a JSON object (or a rendered case with an "environment" object)',
+    )
+    stack.add_argument(
+        "--serving-python",
+        metavar="PATH",
+        help=f"the serving venv's python (default: ${serving_stack.SERVING_PYTHON_ENV}, else .venv-serving/bin/python)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
+
+
+def _serving_stack(args: argparse.Namespace) -> serving_stack.ServingStack:
+    """The real stack, started and answering, with HF_TASK from --task unless the container environment sets it."""
+    environment = {"HF_TASK": args.task}
+    if args.container_env_file:
+        environment |= serving_stack.load_environment_file(args.container_env_file)
+    environment |= serving_stack.parse_environment_pairs(args.container_env)
+    logger.info("starting the container's serving stack on %s", args.model_artifact or "no model artifact")
+    stack = serving_stack.start_for_twin(args.model_artifact, environment, python=args.serving_python)
+    logger.info("mode: the container's own serving stack at %s, every invocation forwarded to it", stack.url)
+    return stack
 
 
 def _fail(message: str) -> int:
@@ -269,8 +308,12 @@ def _free_port_after(host: str, port: int, tries: int = 20) -> int | None:
     return None
 
 
-def _load_container(args: argparse.Namespace, source: ModelSource) -> HuggingFaceContainer | ArtifactContainer:
+def _load_container(
+    args: argparse.Namespace, source: ModelSource
+) -> HuggingFaceContainer | ArtifactContainer | serving_stack.ServingStack:
     """The container the twin serves, logging which of the stack's two pooling modes it stands for."""
+    if args.serving_stack:
+        return _serving_stack(args)
     if not args.model_artifact:
         logger.info("loading %s (%s) from %s", source.model_id, args.task, source.location)
         pipeline_container = HuggingFaceContainer(load_pipeline(source, args.task), args.task)
@@ -286,7 +329,9 @@ def _load_container(args: argparse.Namespace, source: ModelSource) -> HuggingFac
     if container.model_dir == str(container.root):
         logger.info("model_dir: the artifact's own model, as the container serves /opt/ml/model")
     else:
-        logger.info("model_dir: %s from %s, standing in for the Hub download of HF_MODEL_ID", source.model_id, model_dir)
+        logger.info(
+            "model_dir: %s from %s, standing in for the Hub download of HF_MODEL_ID", source.model_id, model_dir
+        )
     logger.info(
         "mode: model artifact %s, its code/%s.py through the toolkit's handler contract, as `pooling: server` "
         "deploys it",
@@ -297,7 +342,10 @@ def _load_container(args: argparse.Namespace, source: ModelSource) -> HuggingFac
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.serving_stack and (args.container_env or args.container_env_file or args.serving_python):
+        parser.error("--container-env, --container-env-file and --serving-python go with --serving-stack")
     endpoint_names = tuple(args.endpoint_names or [os.environ.get("SAGEMAKER_ENDPOINT") or DEFAULT_ENDPOINT_NAME])
     try:
         twin_config = TwinConfig(
@@ -331,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # transformers and user modules raise many kinds; each is reported as one line
         sock.close()
         reason = " ".join(str(error).split())
+        if args.serving_stack:
+            return _fail(f"cannot serve through the container's serving stack: {reason}")
         if args.model_artifact:
             return _fail(
                 f"cannot serve model artifact {args.model_artifact!r} with model {args.model!r}: "
@@ -361,9 +411,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stops it at once",
         twin_config.shutdown_grace_seconds,
     )
-    # Returns after the first SIGTERM/SIGINT once in-flight requests and model calls have finished; a second
-    # signal ends the process from inside run(), after removing an unpacked model.tar.gz.
-    server.run(before_forced_exit=container.close if isinstance(container, ArtifactContainer) else None)
+    # What must not outlive the twin: an unpacked model.tar.gz, or the serving stack's processes.
+    release = (
+        container.stop
+        if isinstance(container, serving_stack.ServingStack)
+        else container.close
+        if isinstance(container, ArtifactContainer)
+        else None
+    )
+    try:
+        # Returns after the first SIGTERM/SIGINT once in-flight requests and model calls have finished; a second
+        # signal ends the process from inside run(), after `release`.
+        server.run(before_forced_exit=release)
+    finally:
+        if release is not None:
+            release()
     logger.info("stopped")
     return 0
 

@@ -2,8 +2,9 @@
 
 The container (sagemaker-huggingface-inference-toolkit) imports this file as the module `inference` from
 /opt/ml/model/code and calls `model_fn(model_dir)` once, then `input_fn` -> `predict_fn` -> `output_fn` for every
-request; whatever they raise becomes HTTP 400 carrying the exception's text. With HF_MODEL_ID set, `model_dir` is
-the container's download of the Hub repository, not /opt/ml/model.
+request; whatever they raise becomes HTTP 400 carrying the exception's text. `model_dir` is /opt/ml/model, where
+model.tar.gz holds the model's files beside code/ (the stack's `modelSource: artifact`); with HF_MODEL_ID set
+(`modelSource: hub`) it is the container's download of the Hub repository instead.
 
 It computes exactly what sentence-transformers computes for all-MiniLM-L6-v2: tokens truncated at 256, the
 attention-masked mean of the last hidden state, L2-normalised. The answer keeps the token-level nesting of the
@@ -16,8 +17,9 @@ unset) or `bf16`, which runs the transformer in bfloat16 where the CPU computes 
 and falls back to fp32 elsewhere, since emulated bf16 is slower than fp32 there. Pooling and normalisation stay in
 fp32 either way. docs/precision.md has the measured quality and speed.
 
-Only torch and transformers APIs present in the image's pinned versions (torch 2.6.0, transformers 5.5.3) are used,
-and nothing is installed at start-up.
+Only torch and transformers APIs present in the images' pinned versions are used (torch 2.6.0 with transformers
+5.5.3, and with 4.51.3 in the previous 2.6 image), and nothing is installed at start-up. `worker_threads.py`, beside
+this file, gives torch its share of the CPUs in each model-server worker.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import torch
+import transformers
+import worker_threads
 from transformers import AutoModel, AutoTokenizer
 
 MAX_TOKENS = 256  # what sentence-transformers uses for all-MiniLM-L6-v2 (max_seq_length)
@@ -49,6 +54,11 @@ CPUINFO = "/proc/cpuinfo"
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 logger = logging.getLogger(__name__)  # the model server's worker logs INFO and above to stdout, i.e. CloudWatch
+
+# from_pretrained's name for the weights' dtype: `dtype` from transformers 4.56 on, `torch_dtype` before. An older
+# transformers hands an unknown keyword on to the model's __init__, which refuses it: every request would be a 400.
+_RELEASE = tuple(int(part) for part in re.findall(r"\d+", transformers.__version__)[:2])
+DTYPE_KEYWORD = "dtype" if _RELEASE >= (4, 56) else "torch_dtype"
 
 
 class SentenceEncoder(NamedTuple):
@@ -75,6 +85,7 @@ class EmbeddingRequest(NamedTuple):
 
 def model_fn(model_dir: str) -> SentenceEncoder:
     """Load the tokenizer and model from `model_dir`, refusing a model whose own pooling is not the mean."""
+    worker_threads.set_torch_threads(torch)
     pooling_config = os.path.join(model_dir, "1_Pooling", "config.json")
     if os.path.isfile(pooling_config):
         with open(pooling_config, encoding="utf-8") as file:
@@ -85,7 +96,7 @@ def model_fn(model_dir: str) -> SentenceEncoder:
                 "token vectors; use a mean-pooled sentence-transformers model or pooling: client"
             )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModel.from_pretrained(model_dir, dtype=torch.float32)
+    model = AutoModel.from_pretrained(model_dir, **{DTYPE_KEYWORD: torch.float32})
     model.eval()
     model = in_precision(model)
     return SentenceEncoder(tokenizer, model)

