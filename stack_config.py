@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -26,6 +27,8 @@ from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpoint
 from components.validation import InvalidEndpointArgsError
 
 ENDPOINT_TYPES = ("serverless", "instances")
+# Built archives go beside the program (git-ignored), where `pulumi up` reads them.
+ARTIFACT_BUILD_DIR = Path(__file__).resolve().parent / ".build" / "model-artifacts"
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+", flags=re.ASCII)
 _BOOLEANS = {"true": True, "false": False}
 
@@ -191,6 +194,7 @@ def endpoint_args_from_config(config: pulumi.Config) -> ServerlessEmbeddingEndpo
         ),
         **_variant(endpoint_type, values),
         monitoring=monitoring,
+        artifact_build_dir=ARTIFACT_BUILD_DIR,
         hf_token=_hf_token(config, reader),
         region=stack_region(),
     )

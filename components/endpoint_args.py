@@ -9,6 +9,7 @@ Each default is stated once, here, as the field's default; the stack program and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,16 @@ from components.model_files import DEFAULT_MODEL_ID, model_dir_problems
 from components.policies import EXECUTION_POLICY_SIDS
 from components.validation import FEATURE_EXTRACTION, InvalidEndpointArgsError, Problem, problem
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+# model_artifact/code sits beside components/ in a checkout and, installed, in site-packages (the distribution ships
+# it as the package model_artifact.code).
+INFERENCE_CODE_DIR = Path(__file__).resolve().parents[1] / "model_artifact" / "code"
+
+
+def default_build_dir() -> Path:
+    """A per-user cache for built archives: content-addressed, so every project and stack can share it."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "alex-sagemaker" / "model-artifacts"
+
 
 MODEL_SOURCES = {
     "artifact": "the model's files packed into model.tar.gz; nothing is fetched when the container starts",
@@ -161,12 +171,12 @@ class ServerlessEmbeddingEndpointArgs:
     """Instance capacity with autoscaling. Default None."""
     monitoring: Monitoring | None = field(default_factory=Monitoring)
     """Alarms and dashboard. Default `Monitoring()`; None creates none of it."""
-    code_dir: Path = PROJECT_DIR / "model_artifact" / "code"
-    """Server pooling: the folder packed as model.tar.gz's code/, holding inference.py. Default the project's
+    code_dir: Path = INFERENCE_CODE_DIR
+    """Server pooling: the folder packed as model.tar.gz's code/, holding inference.py. Default this project's
     `model_artifact/code`."""
-    artifact_build_dir: Path = PROJECT_DIR / ".build" / "model-artifacts"
-    """Where the content-addressed model.tar.gz is written for upload. Default `.build/model-artifacts/` in the
-    project (git-ignored)."""
+    artifact_build_dir: Path = field(default_factory=default_build_dir)
+    """Where the content-addressed model.tar.gz is written for upload. Default a per-user cache
+    (`~/.cache/alex-sagemaker/model-artifacts`); the stack program uses the project's `.build/model-artifacts/`."""
     image_uri: str | None = None
     """Container image override: an ECR image in the stack's region. Default None (Hugging Face CPU image)."""
     execution_role_arn: str | None = None

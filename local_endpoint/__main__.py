@@ -430,5 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The `alex-twin` command of an installed distribution."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console()

@@ -55,8 +55,6 @@ class Case:
     pooling: str
     artifact: Path | None
     environment: dict[str, str]
-    stand_in: str | None
-    """Why this case is built by hand instead of by the program (None when the program built it)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,7 +63,6 @@ class Case:
             "pooling": self.pooling,
             "artifact": str(self.artifact) if self.artifact is not None else None,
             "environment": self.environment,
-            "stand_in": self.stand_in,
         }
 
     @classmethod
@@ -76,7 +73,6 @@ class Case:
             pooling=data["pooling"],
             artifact=Path(data["artifact"]) if data["artifact"] else None,
             environment=dict(data["environment"]),
-            stand_in=data["stand_in"],
         )
 
 

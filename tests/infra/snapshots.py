@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import tests.environment  # noqa: F401  (the tests' environment: recorded paths are the ones the tests see)
 from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs
 from tests.infra.deployments import deploy_component, deploy_stack
 from tests.infra.pulumi_harness import Deployment

@@ -15,6 +15,7 @@ import pulumi
 import pytest
 
 from components import DEFAULT_MODEL_REVISION, ServerlessEmbeddingEndpointArgs
+from components.endpoint_args import default_build_dir
 from components.model_files import DEFAULT_MODEL_FILES
 from tests.hub_cache import model_package_dir
 from tests.infra.pulumi_harness import (
@@ -28,7 +29,6 @@ from tests.infra.pulumi_harness import (
     ROLE_POLICY,
     Deployment,
 )
-from tests.paths import PROJECT_DIR
 
 OWN_ROLE = "arn:aws:iam::123456789012:role/kb-sagemaker"
 
@@ -204,12 +204,10 @@ def test_by_default_the_archive_holds_the_pinned_model_at_its_root_and_the_code(
     """As SageMaker extracts it into /opt/ml/model: the toolkit loads the model from there, never from the Hub."""
     deployment = deploy_component()
 
-    assert _members(deployment) == sorted([*PACKED_MODEL, "code", "code/inference.py"])
+    assert _members(deployment) == sorted([*PACKED_MODEL, "code", "code/inference.py", "code/worker_threads.py"])
     assert sorted(DEFAULT_MODEL_FILES) == [name for name in PACKED_MODEL if "." in name]
     assert deployment.exports["model_revision"] == DEFAULT_MODEL_REVISION
-    assert (
-        Path(deployment.one(BUCKET_OBJECT).inputs["source"].path).parent == PROJECT_DIR / ".build" / "model-artifacts"
-    )
+    assert Path(deployment.one(BUCKET_OBJECT).inputs["source"].path).parent == default_build_dir()
 
 
 def test_client_pooling_with_the_packed_model_carries_no_code(deploy_component) -> None:

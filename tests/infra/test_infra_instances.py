@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from components import InstancesVariant, ServerlessEmbeddingEndpointArgs
+from components import InstancesVariant, ServerlessEmbeddingEndpointArgs, ServerlessVariant
 from tests.infra.pulumi_harness import (
     DASHBOARD,
     ENDPOINT,
@@ -91,17 +92,40 @@ def test_serverless_creates_no_scaling(deploy_component) -> None:
     assert "instanceType" not in deployment.one(ENDPOINT_CONFIG).inputs["productionVariants"][0]
 
 
-def test_switching_type_keeps_the_endpoint_its_name_and_its_urn(deploy_component) -> None:
-    """Same logical name, same exact name: Pulumi updates the endpoint to the new configuration in place."""
+def test_switching_type_replaces_the_endpoint_deleting_it_first(deploy_component) -> None:
+    """AWS refuses to update an instance endpoint to serverless. The endpoint's replacement trigger is its type, so
+    a switch either way replaces it; deleted first, because the new one takes the same fixed name."""
     serverless = deploy_component().one(ENDPOINT)
     instances = deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", instances=InstancesVariant()))
 
     endpoint = instances.one(ENDPOINT)
     assert endpoint.urn == serverless.urn
     assert endpoint.inputs["name"] == serverless.inputs["name"] == "alex-embedding-endpoint"
-    assert instances.one(ENDPOINT_CONFIG).urn == deploy_component().one(ENDPOINT_CONFIG).urn
-    # The configuration is auto-named, so the new one is created before the endpoint switches to it.
-    assert "name" not in instances.one(ENDPOINT_CONFIG).inputs
+    assert (serverless.replacement_trigger, endpoint.replacement_trigger) == ("serverless", "instances")
+    assert serverless.delete_before_replace and endpoint.delete_before_replace
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (ServerlessVariant(), ServerlessVariant(memory_size_mb=6144, max_concurrency=10, provisioned_concurrency=1)),
+        (InstancesVariant(), InstancesVariant(instance_type="ml.c6i.xlarge", min_instances=2, max_instances=4)),
+    ],
+    ids=["serverless sizes", "instance type and counts"],
+)
+def test_changes_within_a_type_update_the_endpoint_in_place(deploy_component, before: Any, after: Any) -> None:
+    """A new configuration (auto-named, created first) and the same trigger: UpdateEndpoint, blue/green, no
+    downtime; the same for a new model or new code, which only make a new model and configuration."""
+
+    def deploy(variant: Any, **args: Any) -> Any:
+        kind = "instances" if isinstance(variant, InstancesVariant) else "serverless"
+        return deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", **{kind: variant}, **args))
+
+    first, changed = deploy(before), deploy(after, precision="bf16")
+    assert changed.one(ENDPOINT).replacement_trigger == first.one(ENDPOINT).replacement_trigger
+    assert changed.one(ENDPOINT).urn == first.one(ENDPOINT).urn
+    assert "name" not in changed.one(ENDPOINT_CONFIG).inputs and "name" not in changed.one(MODEL).inputs
+    assert changed.one(MODEL).inputs["primaryContainer"] != first.one(MODEL).inputs["primaryContainer"]
 
 
 def test_instance_defaults(deploy_component) -> None:
