@@ -459,6 +459,29 @@ def _discard_leftover_tasks() -> None:
     SETTINGS.outputs.clear()
 
 
+PROGRAM_DEADLINE_S = 120.0
+"""Far beyond any program's run here (about a second): a program still running then waits for something that
+will never come, and the test fails saying what, instead of hanging the suite."""
+
+
+class ProgramHung(Exception):
+    pass
+
+
+async def _within_deadline(awaitable: Any) -> Any:
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=PROGRAM_DEADLINE_S)
+    if task in done:
+        return task.result()
+    here = asyncio.get_running_loop()
+    foreign = [future for future in SETTINGS.outputs if future.get_loop() is not here]
+    task.cancel()
+    raise ProgramHung(
+        f"the program did not finish in {PROGRAM_DEADLINE_S:g} s: {len(SETTINGS.outputs)} outputs pending, "
+        f"{len(foreign)} of them on another event loop (an Output made outside the program?)"
+    )
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -484,6 +507,11 @@ def run_program(
     # The SDK creates its futures on the current event loop; a test that ran asyncio.run() before (in this
     # process, under any test order) leaves the thread without one.
     _ensure_event_loop()
+    # Every Output registers its future in one global set, which the program's end waits for. One made outside a
+    # program (at import, or by a test before this run) may belong to another event loop, where its completion is
+    # never delivered: the wait would never end. The SDK's own `mocks.test` clears the same state.
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
     set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=logger)
     # set_mocks installs a finished root stack of its own; the program gets a fresh one, as under the CLI.
@@ -497,7 +525,7 @@ def run_program(
         roots.append(get_root_resource())
 
     try:
-        _sync_await(run_in_stack(program_in_stack))
+        _sync_await(_within_deadline(run_in_stack(program_in_stack)))
     except Exception as exc:
         _discard_leftover_tasks()
         raise ProgramFailed(exc, list(monitor.registrations)) from exc

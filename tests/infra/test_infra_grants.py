@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
@@ -138,16 +139,17 @@ def test_the_tutorials_setup_has_no_artifact_store() -> None:
 @pytest.mark.parametrize(
     "role",
     [
-        "ingest-lambda-role",
-        "arn:aws:iam::123456789012:role/service-role/ingest-lambda-role",
-        pulumi.Output.from_input("arn:aws:iam::123456789012:role/ingest-lambda-role"),
+        lambda: "ingest-lambda-role",
+        lambda: "arn:aws:iam::123456789012:role/service-role/ingest-lambda-role",
+        # Made inside the program: an Output belongs to the event loop it was made on.
+        lambda: pulumi.Output.from_input("arn:aws:iam::123456789012:role/ingest-lambda-role"),
     ],
     ids=["name", "arn with a path", "output"],
 )
-def test_grant_invoke_takes_any_role_by_name_or_arn(role: object) -> None:
+def test_grant_invoke_takes_any_role_by_name_or_arn(role: Callable[[], object]) -> None:
     def program() -> None:
         endpoint = ServerlessEmbeddingEndpoint("embedding", ServerlessEmbeddingEndpointArgs(region="us-east-1"))
-        endpoint.grant_invoke("ingest-invokes-embeddings", role)
+        endpoint.grant_invoke("ingest-invokes-embeddings", role())
 
     deployment = run_program(program, config={"aws:region": "us-east-1"})
     grant = next(p for p in deployment.of_type(ROLE_POLICY) if p.name == "ingest-invokes-embeddings")

@@ -1,0 +1,42 @@
+"""The SageMaker facts the component is built on, each stated once.
+
+`embeddings/` and `local_endpoint/` keep their own copies of the few they need (the client vendors into a Lambda
+with boto3 alone, and the twin must not import the Pulumi program); tests/test_shared_facts.py checks the copies
+agree with these.
+"""
+
+from __future__ import annotations
+
+TYPE_TOKEN = "alex:embeddings:ServerlessEmbeddingEndpoint"
+"""The component's type token: part of every child's URN, so it never changes (a new one would replace the live
+endpoint, whose fixed name would then collide with itself)."""
+ARTIFACT_STORE_TYPE_TOKEN = "alex:embeddings:ModelArtifactStore"
+
+DEFAULT_ENDPOINT_NAME = "alex-embedding-endpoint"
+"""The name later parts call the endpoint by."""
+VARIANT_NAME = "AllTraffic"
+"""The endpoint's only production variant: metrics, alarms and autoscaling address it by this name."""
+
+SAGEMAKER_SERVICE_PRINCIPAL = "sagemaker.amazonaws.com"
+ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints"
+"""SageMaker writes an endpoint's container logs to `<prefix>/<endpoint name>`."""
+SAGEMAKER_METRICS_NAMESPACE = "AWS/SageMaker"
+"""Invocation metrics (Invocations, errors, latencies in microseconds, ModelSetupTime)."""
+ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
+"""Utilisation metrics (CPUUtilization, MemoryUtilization), published with the execution role."""
+
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+SCALING_METRIC = "SageMakerVariantInvocationsPerInstance"
+
+SERVERLESS_PAYLOAD_LIMIT_BYTES = 4_000_000
+"""Serverless Inference's request and response limit, "4 MB", read as decimal."""
+
+# The container's environment. HF_* and SAGEMAKER_* are read by the Hugging Face inference toolkit; ALEX_* are this
+# project's: inference.py reads the precision, and `describe-model` shows an operator what the endpoint serves.
+HF_MODEL_ID_ENV = "HF_MODEL_ID"
+HF_MODEL_REVISION_ENV = "HF_MODEL_REVISION"
+HF_TASK_ENV = "HF_TASK"
+SERVER_WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
+MODEL_ID_ENV = "ALEX_EMBEDDING_MODEL_ID"
+MODEL_REVISION_ENV = "ALEX_EMBEDDING_MODEL_REVISION"
+PRECISION_ENV = "ALEX_EMBEDDING_PRECISION"

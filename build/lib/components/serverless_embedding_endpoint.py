@@ -1,0 +1,386 @@
+"""A SageMaker endpoint (serverless or instance-backed) that turns text into sentence embeddings.
+
+One component owns the whole chain (execution role -> model -> endpoint configuration -> endpoint, then
+autoscaling and monitoring, and the model artifact's store) so that later parts depend on a single, validated
+thing, and a second region is just a second instance with another provider.
+
+The class keeps its name and type token although it also builds instance endpoints: the token is part of every
+child's URN, and a new one would make Pulumi replace the live endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+
+from components import monitoring, policies
+from components.artifact_store import ModelArtifactStore
+from components.constants import SCALABLE_DIMENSION, SCALING_METRIC, TYPE_TOKEN, VARIANT_NAME
+from components.endpoint_args import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs
+from components.endpoint_plan import plan_endpoint
+from components.monitoring import Metric, endpoint_metric
+from components.outputs import STACK_OUTPUTS
+from components.regions import partition_of
+
+
+class ExecutionRole(NamedTuple):
+    """The role the container runs as: created here (`role`, `policy`) or the caller's (both None)."""
+
+    arn: pulumi.Input[str]
+    role: aws.iam.Role | None
+    policy: aws.iam.RolePolicy | None
+
+
+class Autoscaling(NamedTuple):
+    target: aws.appautoscaling.Target
+    policy: aws.appautoscaling.Policy
+
+
+class Alarms(NamedTuple):
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    topic: aws.sns.Topic | None
+    subscription: aws.sns.TopicSubscription | None
+    dashboard: aws.cloudwatch.Dashboard
+
+
+class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
+    """The embedding endpoint and everything it needs; children are public attributes, None when not created.
+
+    Children: `artifact_store` (a `ModelArtifactStore`, when a model.tar.gz is built), `role` and
+    `execution_policy` (None with your own role), `model`, `endpoint_config`, `endpoint`; instances:
+    `scaling_target`, `scaling_policy`; monitoring: `alarms` (by key), `alarm_topic` and `alarm_subscription` (with
+    an email), `dashboard`. `plan` holds what was decided before anything was registered (region, image, model
+    files, the built artifact). Outputs: the names of `components.outputs.STACK_OUTPUTS`, as attributes and in
+    `outputs`.
+    """
+
+    def __init__(
+        self, name: str, args: ServerlessEmbeddingEndpointArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        self.plan = plan_endpoint(name, args, opts)  # raises before anything is registered
+        self.args = args
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        for warning in self.plan.warnings:
+            pulumi.log.warn(warning, resource=self)
+        region, tags = self.plan.region, self._tags(name, args)
+
+        self.artifact_store = self._artifact_store(name, region, tags)
+        execution = self._execution_role(name, args, region, tags)
+        self.role, self.execution_policy = execution.role, execution.policy
+        self.model = self._model(name, execution, region, tags)
+        self.endpoint_config = self._endpoint_config(name, args, region, tags)
+        self.endpoint = self._endpoint(name, args, region, tags)
+        scaling = self._autoscaling(name, args.instances, region, tags) if args.instances is not None else None
+        self.scaling_target: aws.appautoscaling.Target | None = scaling.target if scaling else None
+        self.scaling_policy: aws.appautoscaling.Policy | None = scaling.policy if scaling else None
+        watch = self._monitoring(name, args, args.monitoring, region, tags) if args.monitoring is not None else None
+        self.alarms = watch.alarms if watch else {}
+        self.alarm_topic, self.alarm_subscription = (watch.topic, watch.subscription) if watch else (None, None)
+        self.dashboard = watch.dashboard if watch else None
+
+        self._set_outputs(execution)
+        self.register_outputs(self.outputs)
+
+    # --- the chain ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _tags(name: str, args: ServerlessEmbeddingEndpointArgs) -> dict[str, str]:
+        return {"project": pulumi.get_project(), "stack": pulumi.get_stack(), "component": name, **args.tags}
+
+    def _child(self, *depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on) or None)
+
+    def _artifact_store(self, name: str, region: str, tags: Mapping[str, str]) -> ModelArtifactStore | None:
+        if self.plan.artifact is None:
+            return None  # and pulumi_aws.s3 (a quarter of a second to import) is never loaded
+        return ModelArtifactStore(
+            name, self.plan.artifact, region=region, tags=tags, former_parent=self, opts=self._child()
+        )
+
+    def _execution_role(
+        self, name: str, args: ServerlessEmbeddingEndpointArgs, region: str, tags: Mapping[str, str]
+    ) -> ExecutionRole:
+        """The caller's role as is, or a least-privilege one that the model waits for."""
+        if args.execution_role_arn is not None:
+            return ExecutionRole(args.execution_role_arn, None, None)
+        account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=f"SageMaker execution role of the {args.endpoint_name} embedding endpoint",
+            assume_role_policy=policies.to_json(policies.sagemaker_trust_policy()),
+            tags=dict(tags),
+            opts=self._child(),
+        )
+        document = policies.execution_policy(
+            image=self.plan.image,
+            partition=partition_of(region),
+            region=region,
+            account_id=account_id,
+            endpoint_name=args.endpoint_name,
+            model_artifact_arn=self.artifact_store.object_arn if self.artifact_store else None,
+            extra_statements=args.execution_role_statements,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-execution", role=role.id, policy=policies.to_json_output(document), opts=self._child()
+        )
+        return ExecutionRole(role.arn, role, policy)
+
+    def _model(self, name: str, execution: ExecutionRole, region: str, tags: Mapping[str, str]) -> aws.sagemaker.Model:
+        """CreateModel only checks that the role can be assumed; pulling the image needs the policy as well, so the
+        model (and with it the configuration and the endpoint) waits until the policy is attached."""
+        container = aws.sagemaker.ModelPrimaryContainerArgs(
+            image=self.plan.image.uri,
+            mode="SingleModel",
+            environment=self.plan.environment,
+            model_data_url=self.artifact_store.model_data_url if self.artifact_store else None,
+        )
+        secret = self.args.hf_token is not None and self.args.model_source == "hub"
+        return aws.sagemaker.Model(
+            f"{name}-model",
+            execution_role_arn=execution.arn,
+            primary_container=container,
+            region=region,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[execution.policy] if execution.policy else [],
+                additional_secret_outputs=["primaryContainer"] if secret else None,
+            ),
+        )
+
+    def _endpoint_config(
+        self, name: str, args: ServerlessEmbeddingEndpointArgs, region: str, tags: Mapping[str, str]
+    ) -> aws.sagemaker.EndpointConfiguration:
+        return aws.sagemaker.EndpointConfiguration(
+            f"{name}-config",
+            production_variants=[self._production_variant(args, self.model.name)],
+            region=region,
+            tags=dict(tags),
+            opts=self._child(),
+        )
+
+    def _endpoint(
+        self, name: str, args: ServerlessEmbeddingEndpointArgs, region: str, tags: Mapping[str, str]
+    ) -> aws.sagemaker.Endpoint:
+        """The same logical and exact name whatever the type. A new model or configuration updates the endpoint in
+        place (blue/green, no downtime). A change of type replaces it, deleting first because the name is fixed:
+        AWS refuses to update an instance endpoint to serverless, and a switch either way is rare and deliberate."""
+        return aws.sagemaker.Endpoint(
+            f"{name}-endpoint",
+            name=args.endpoint_name,
+            endpoint_config_name=self.endpoint_config.name,
+            region=region,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(
+                parent=self, replacement_trigger=args.endpoint_type, delete_before_replace=True
+            ),
+        )
+
+    @staticmethod
+    def _production_variant(
+        args: ServerlessEmbeddingEndpointArgs, model_name: pulumi.Output[str]
+    ) -> aws.sagemaker.EndpointConfigurationProductionVariantArgs:
+        if args.instances is not None:
+            # The initial count is the minimum; Application Auto Scaling moves it between min and max.
+            return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                variant_name=VARIANT_NAME,
+                model_name=model_name,
+                instance_type=args.instances.instance_type,
+                initial_instance_count=args.instances.min_instances,
+            )
+        serverless = args.serverless_variant
+        return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+            variant_name=VARIANT_NAME,
+            model_name=model_name,
+            serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                memory_size_in_mb=serverless.memory_size_mb,
+                max_concurrency=serverless.max_concurrency,
+                provisioned_concurrency=serverless.provisioned_concurrency,
+            ),
+        )
+
+    def _autoscaling(self, name: str, instances: InstancesVariant, region: str, tags: Mapping[str, str]) -> Autoscaling:
+        """Target tracking on invocations per instance, between min and max."""
+        tracking_args = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs
+        metric_args = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs
+        # Built from the endpoint's output, so the target is registered only once the endpoint is InService.
+        resource_id = self.endpoint.name.apply(lambda endpoint: f"endpoint/{endpoint}/variant/{VARIANT_NAME}")
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling-target",
+            service_namespace="sagemaker",
+            scalable_dimension=SCALABLE_DIMENSION,
+            resource_id=resource_id,
+            min_capacity=instances.min_instances,
+            max_capacity=instances.max_instances,
+            region=region,
+            tags=dict(tags),
+            opts=self._child(),
+        )
+        policy = aws.appautoscaling.Policy(
+            f"{name}-scaling-policy",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=tracking_args(
+                target_value=float(instances.target_invocations_per_instance),
+                predefined_metric_specification=metric_args(predefined_metric_type=SCALING_METRIC),
+                scale_in_cooldown=instances.scale_in_cooldown_s,
+                scale_out_cooldown=instances.scale_out_cooldown_s,
+            ),
+            region=region,
+            opts=self._child(),
+        )
+        return Autoscaling(target, policy)
+
+    def _monitoring(
+        self,
+        name: str,
+        args: ServerlessEmbeddingEndpointArgs,
+        settings: Monitoring,
+        region: str,
+        tags: Mapping[str, str],
+    ) -> Alarms:
+        """Alarms, their optional email topic, and the dashboard."""
+        topic = subscription = None
+        actions: list[pulumi.Input[str]] = []
+        if settings.alarm_email is not None:
+            topic = aws.sns.Topic(f"{name}-alarms", region=region, tags=dict(tags), opts=self._child())
+            subscription = aws.sns.TopicSubscription(
+                f"{name}-alarm-email",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=settings.alarm_email,
+                region=region,
+                opts=self._child(),
+            )
+            actions = [topic.arn]
+        specs = monitoring.alarm_specs(
+            # The endpoint's output, not the plain name: each alarm is created after the endpoint exists.
+            endpoint_name=self.endpoint.name,
+            endpoint_type=args.endpoint_type,
+            model_latency_p90_ms=settings.model_latency_p90_ms,
+            model_setup_time_s=settings.model_setup_time_s,
+        )
+        alarms = {
+            spec.key: aws.cloudwatch.MetricAlarm(
+                f"{name}-{spec.key}",
+                name=spec.alarm_name(args.endpoint_name),
+                **spec.alarm_args(),
+                alarm_actions=actions,
+                ok_actions=actions,
+                region=region,
+                tags=dict(tags),
+                opts=self._child(),
+            )
+            for spec in specs
+        }
+        body = monitoring.dashboard_body(
+            endpoint_name=self.endpoint.name,
+            region=region,
+            endpoint_type=args.endpoint_type,
+            model_latency_p90_ms=settings.model_latency_p90_ms,
+        )
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=monitoring.dashboard_name(args.endpoint_name, region),
+            dashboard_body=pulumi.Output.json_dumps(body),
+            region=region,
+            opts=self._child(),
+        )
+        return Alarms(alarms, topic, subscription, dashboard)
+
+    def _set_outputs(self, execution: ExecutionRole) -> None:
+        args, plan = self.args, self.plan
+        self.endpoint_name: pulumi.Output[str] = self.endpoint.name
+        self.endpoint_arn: pulumi.Output[str] = self.endpoint.arn
+        self.region: pulumi.Output[str] = pulumi.Output.from_input(plan.region)
+        self.model_name: pulumi.Output[str] = self.model.name
+        self.endpoint_config_name: pulumi.Output[str] = self.endpoint_config.name
+        self.role_arn: pulumi.Output[str] = pulumi.Output.from_input(execution.arn)
+        self.image_uri: pulumi.Output[str] = pulumi.Output.from_input(plan.image.uri)
+        self.invoke_policy_json: pulumi.Output[str] = self.endpoint.arn.apply(
+            lambda arn: policies.to_json(policies.invoke_endpoint_policy(arn))
+        )
+        self.endpoint_type: pulumi.Output[str] = pulumi.Output.from_input(args.endpoint_type)
+        self.pooling: pulumi.Output[str] = pulumi.Output.from_input(args.pooling)
+        self.model_source: pulumi.Output[str] = pulumi.Output.from_input(args.model_source)
+        self.model_id: pulumi.Output[str] = pulumi.Output.from_input(args.model_id)
+        self.model_revision: pulumi.Output[str] | None = (
+            pulumi.Output.from_input(plan.model_revision) if plan.model_revision is not None else None
+        )
+        self.precision: pulumi.Output[str] = pulumi.Output.from_input(
+            args.precision if args.pooling == "server" else "fp32"
+        )
+        self.max_concurrency: pulumi.Output[int] | None = (
+            pulumi.Output.from_input(args.serverless_variant.max_concurrency)
+            if args.endpoint_type == "serverless"
+            else None
+        )
+        self.dashboard_url: pulumi.Output[str] | None = (
+            self.dashboard.dashboard_name.apply(lambda value: monitoring.dashboard_url(value, plan.region))
+            if self.dashboard is not None
+            else None
+        )
+        self.alarm_topic_arn: pulumi.Output[str] | None = self.alarm_topic.arn if self.alarm_topic else None
+        store = self.artifact_store
+        self.model_artifact_bucket: pulumi.Output[str] | None = store.bucket.bucket if store else None
+        self.model_data_url: pulumi.Output[str] | None = store.model_data_url if store else None
+
+    @property
+    def outputs(self) -> dict[str, pulumi.Output[Any]]:
+        """Every output of STACK_OUTPUTS that exists for this endpoint, by name: what the stack exports."""
+        values = {spec.name: getattr(self, spec.name) for spec in STACK_OUTPUTS}
+        return {key: value for key, value in values.items() if value is not None}
+
+    # --- for callers ---------------------------------------------------------------------------------------------
+
+    def grant_invoke(self, name: str, role: aws.iam.Role | pulumi.Input[str]) -> aws.iam.RolePolicy:
+        """Let `role` call this endpoint: `sagemaker:InvokeEndpoint` on it, no more.
+
+        `role` is an `aws.iam.Role`, or a role's name or ARN (a str or an Output). Returns the inline RolePolicy,
+        named `name`, a child of this component.
+        """
+        role_name = role.id if isinstance(role, aws.iam.Role) else pulumi.Output.from_input(role).apply(_role_name)
+        return aws.iam.RolePolicy(name, role=role_name, policy=self.invoke_policy_json, opts=self._child())
+
+    def metric(self, metric_name: str, statistic: str = "Sum", *, period_s: int = monitoring.PERIOD_S) -> Metric:
+        """Any metric SageMaker publishes for this endpoint's variant (see the SageMaker metrics reference)."""
+        return endpoint_metric(self.endpoint.name, metric_name, statistic, period_s=period_s)
+
+    def metric_invocations(self, statistic: str = "Sum") -> Metric:
+        return self.metric("Invocations", statistic)
+
+    def metric_invocation_5xx_errors(self, statistic: str = "Sum") -> Metric:
+        return self.metric("Invocation5XXErrors", statistic)
+
+    def metric_invocation_4xx_errors(self, statistic: str = "Sum") -> Metric:
+        return self.metric("Invocation4XXErrors", statistic)
+
+    def metric_model_errors(self, statistic: str = "Sum") -> Metric:
+        """`InvocationModelErrors`: invocations the container did not answer with 2xx (a failing inference.py)."""
+        return self.metric("InvocationModelErrors", statistic)
+
+    def metric_model_latency(self, statistic: str = "p90") -> Metric:
+        """Time in the container, in microseconds."""
+        return self.metric("ModelLatency", statistic)
+
+    def metric_overhead_latency(self, statistic: str = "p90") -> Metric:
+        """SageMaker's own time around the container, in microseconds."""
+        return self.metric("OverheadLatency", statistic)
+
+    def metric_model_setup_time(self, statistic: str = "Maximum") -> Metric:
+        """Serverless cold starts, in microseconds."""
+        return self.metric("ModelSetupTime", statistic)
+
+
+def _role_name(role: str) -> str:
+    """An IAM role's name from its name or ARN (`arn:aws:iam::123456789012:role/path/name` -> `name`)."""
+    if role.startswith("arn:"):
+        if ":role/" not in role:
+            raise ValueError(f"grant_invoke: {role!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/...)")
+        return role.rsplit("/", 1)[1]
+    return role

@@ -1,0 +1,49 @@
+"""Runtime client for the all-MiniLM-L6-v2 SageMaker endpoint: correct sentence vectors, batched, cold-start-proof.
+
+Depends on boto3 only (no numpy, no torch), so a Lambda can import it from its runtime or vendor this folder.
+"""
+
+from embeddings.batching import EMBEDDING_DIMENSION, MAX_TOKENS, BatchLimits, plan_batches
+from embeddings.client import DEFAULT_ENDPOINT_NAME, EmbeddingClient, make_runtime_client
+from embeddings.errors import (
+    ConfigurationError,
+    EmbeddingError,
+    EndpointError,
+    EndpointNotReadyError,
+    InvalidSettingError,
+    InvalidTextError,
+    MissingCredentialsError,
+    PermanentEndpointError,
+    ResponseShapeError,
+    TextEncodingError,
+    TextTooLargeError,
+    TextTypeError,
+    TransientEndpointError,
+)
+from embeddings.pooling import POOLING_MODES, sentence_vector, sentence_vectors
+
+__all__ = [
+    "DEFAULT_ENDPOINT_NAME",
+    "EMBEDDING_DIMENSION",
+    "MAX_TOKENS",
+    "POOLING_MODES",
+    "BatchLimits",
+    "ConfigurationError",
+    "EmbeddingClient",
+    "EmbeddingError",
+    "EndpointError",
+    "EndpointNotReadyError",
+    "InvalidSettingError",
+    "InvalidTextError",
+    "MissingCredentialsError",
+    "PermanentEndpointError",
+    "ResponseShapeError",
+    "TextEncodingError",
+    "TextTooLargeError",
+    "TextTypeError",
+    "TransientEndpointError",
+    "make_runtime_client",
+    "plan_batches",
+    "sentence_vector",
+    "sentence_vectors",
+]

@@ -1,0 +1,123 @@
+"""Turn what the endpoint returns into sentence vectors, in pure Python so a Lambda needs no numpy.
+
+With HF_TASK=feature-extraction the container returns the transformer's last hidden state: one vector per token,
+`[1][n_tokens][dim]` per text. all-MiniLM-L6-v2 was trained to be used through mean pooling over those token
+vectors followed by L2 normalisation; the first token ([CLS]) alone is a poor sentence vector for this model.
+The container tokenises each text of a list on its own, so there are no padding tokens and a plain mean equals
+sentence-transformers' attention-masked mean.
+
+A container that pools on the server returns `[dim]` or `[[dim]]` per text instead. Both are accepted: the mean
+of a single vector is that vector, so one code path serves both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from embeddings.errors import ResponseShapeError
+
+POOLING_MODES = ("auto", "client", "server")
+"""Who pools, as the stack's `pooling` output says: `client` (token-level answers), `server` (one vector per
+text), or `auto`: find out from the answers."""
+
+# torch.nn.functional.normalize's default eps; an all-zero vector stays all-zero instead of dividing by zero.
+_NORM_EPS = 1e-12
+
+
+def describe_shape(value: Any) -> str:
+    """A short shape description such as `list[1][12][384]`, for error messages about unexpected payloads."""
+    dims: list[str] = []
+    while isinstance(value, list):
+        dims.append(f"[{len(value)}]")
+        if not value:
+            break
+        value = value[0]
+    if dims:
+        return "list" + "".join(dims) + ("" if isinstance(value, list) else f" of {type(value).__name__}")
+    return type(value).__name__
+
+
+# json.loads gives exactly int or float for a JSON number; an exact type test also rules out bool, and is what
+# keeps checking every one of ~384 numbers per vector cheap.
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in _NUMBER_TYPES
+
+
+def _has_batch_axis(item: Any) -> bool:
+    """`[1][n][dim]`: the pipeline keeps the tokenizer's batch axis of size 1 for each text."""
+    return (
+        isinstance(item, list)
+        and len(item) == 1
+        and isinstance(item[0], list)
+        and bool(item[0])
+        and isinstance(item[0][0], list)
+    )
+
+
+def _rows(item: Any) -> list[list[float]]:
+    """The vectors to average for one text: token vectors, or a single already-pooled vector."""
+    if _has_batch_axis(item):
+        item = item[0]
+    if isinstance(item, list) and item:
+        if all(_is_number(x) for x in item):
+            return [item]  # [dim]: pooled on the server.
+        if all(isinstance(row, list) and row and all(_is_number(x) for x in row) for row in item):
+            return item  # [n][dim] token vectors, or [[dim]] pooled on the server.
+    raise ResponseShapeError(
+        "expected token vectors ([1][n][dim] or [n][dim]) or a pooled vector ([dim] or [[dim]]) per text, "
+        f"got {describe_shape(item)}"
+    )
+
+
+def vector_count(item: Any) -> int:
+    """How many vectors one text's answer holds: 1 if the server pooled, at least 2 ([CLS], [SEP]) if not.
+
+    Only for an answer `sentence_vectors` has accepted: it reads the shape without checking every number again.
+    """
+    if _has_batch_axis(item):
+        item = item[0]
+    return len(item) if item and isinstance(item[0], list) else 1
+
+
+def l2_normalize(vector: Sequence[float]) -> list[float]:
+    """Unit length, so that a dot product is the cosine, as with `normalize_embeddings=True`."""
+    norm = max(math.sqrt(sum(x * x for x in vector)), _NORM_EPS)
+    return [x / norm for x in vector]
+
+
+def sentence_vector(item: Any, dimension: int | None = None) -> list[float]:
+    """One text's answer from the endpoint, reduced to its normalised sentence vector."""
+    rows = _rows(item)
+    width = len(rows[0])
+    if any(len(row) != width for row in rows):
+        raise ResponseShapeError(f"token vectors of different lengths in {describe_shape(item)}")
+    if dimension is not None and width != dimension:
+        raise ResponseShapeError(
+            f"vectors have {width} dimensions, expected {dimension} (is this the all-MiniLM-L6-v2 endpoint?)"
+        )
+    count = len(rows)
+    # A pooled answer is its own mean.
+    mean = rows[0] if count == 1 else [sum(column) / count for column in zip(*rows, strict=True)]
+    if not all(math.isfinite(x) for x in mean):
+        raise ResponseShapeError("the endpoint returned non-finite values (NaN or infinity)")
+    return l2_normalize(mean)
+
+
+def sentence_vectors(payload: Any, expected_count: int, dimension: int | None = None) -> list[list[float]]:
+    """The whole response of one invocation: one entry per input text, in input order."""
+    if not isinstance(payload, list) or len(payload) != expected_count:
+        raise ResponseShapeError(
+            f"expected a JSON list with one entry per text ({expected_count}), got {describe_shape(payload)}"
+        )
+    vectors: list[list[float]] = []
+    for index, item in enumerate(payload):
+        try:
+            vectors.append(sentence_vector(item, dimension))
+        except ResponseShapeError as error:
+            raise ResponseShapeError(f"text {index}: {error}") from error
+    return vectors

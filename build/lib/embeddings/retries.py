@@ -1,0 +1,104 @@
+"""Which failures are worth retrying, and how long to wait between attempts.
+
+botocore's retry modes do not retry ModelNotReadyException (HTTP 429 with a code outside their throttling list),
+which is exactly what a cold serverless endpoint answers for its first requests. So the client turns botocore's
+retries off and decides here, from the AWS error code first and the HTTP status second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    IncompleteReadError,
+    SSLError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+
+NOT_READY_CODE = "ModelNotReadyException"
+
+# Retry: the endpoint or SageMaker is briefly unable to serve, and the same request will succeed later.
+TRANSIENT_CODES = frozenset(
+    {
+        NOT_READY_CODE,
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalDependencyException",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+# ModelError wraps the container's own HTTP status. 502/503/504 come from the model server while its workers are
+# (re)starting or busy, and pass. 500 and 4xx come from the handler itself (the Hugging Face toolkit reports a
+# failing pipeline call as 400) and repeat for the same input, so they fail at once.
+TRANSIENT_MODEL_STATUSES = frozenset({502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One failed attempt, reduced to what the retry loop and the final error message need."""
+
+    transient: bool
+    code: str
+    message: str
+    http_status: int | None = None
+
+
+def _client_error_fault(error: ClientError) -> Fault:
+    response: dict[str, Any] = error.response
+    code = str(response.get("Error", {}).get("Code", "") or "Unknown")
+    message = str(response.get("Error", {}).get("Message", "") or "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code == "ModelError":
+        original_status = response.get("OriginalStatusCode")
+        original_message = response.get("OriginalMessage")
+        details = [f"the model container answered HTTP {original_status}"]
+        if original_message:
+            details.append(f"with {original_message}")
+        if response.get("LogStreamArn"):
+            details.append(f"(logs: {response['LogStreamArn']})")
+        return Fault(
+            transient=original_status in TRANSIENT_MODEL_STATUSES,
+            code=code,
+            message=f"{message} [{' '.join(details)}]" if message else " ".join(details),
+            http_status=status,
+        )
+    transient = code in TRANSIENT_CODES or (status is not None and (status == 429 or status >= 500))
+    return Fault(transient=transient, code=code, message=message, http_status=status)
+
+
+def classify(error: BaseException) -> Fault:
+    """Decide whether `error`, raised by invoke_endpoint or while reading its body, is worth another attempt."""
+    if isinstance(error, ClientError):
+        return _client_error_fault(error)
+    if isinstance(error, SSLError):
+        # A certificate problem (proxy, clock, CA bundle) does not fix itself within minutes.
+        return Fault(transient=False, code=type(error).__name__, message=str(error))
+    if isinstance(error, BotoConnectionError | HTTPClientError | IncompleteReadError):
+        # Connect/read timeouts, refused or dropped connections, bodies cut short. Embedding is idempotent,
+        # so sending the request again is safe.
+        return Fault(transient=True, code=type(error).__name__, message=str(error))
+    if isinstance(error, BotoCoreError):
+        return Fault(transient=False, code=type(error).__name__, message=str(error))
+    raise TypeError(f"not a botocore error: {error!r}")
+
+
+def backoff_ceiling(attempt: int, base_s: float, cap_s: float) -> float:
+    """Exponential growth of the longest wait after the `attempt`-th failure (1-based), capped."""
+    return min(cap_s, base_s * 2 ** (attempt - 1))
+
+
+def full_jitter(attempt: int, base_s: float, cap_s: float, random_fraction: float) -> float:
+    """AWS's "full jitter": a uniform wait below the ceiling, so many cold callers do not retry in lockstep."""
+    return random_fraction * backoff_ceiling(attempt, base_s, cap_s)

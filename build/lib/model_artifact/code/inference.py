@@ -1,0 +1,299 @@
+"""Sentence vectors from the Hugging Face inference container: the user module of the `pooling: server` model.
+
+The container (sagemaker-huggingface-inference-toolkit) imports this file as the module `inference` from
+/opt/ml/model/code and calls `model_fn(model_dir)` once, then `input_fn` -> `predict_fn` -> `output_fn` for every
+request; whatever they raise becomes HTTP 400 carrying the exception's text. `model_dir` is /opt/ml/model, where
+model.tar.gz holds the model's files beside code/ (the stack's `modelSource: artifact`); with HF_MODEL_ID set
+(`modelSource: hub`) it is the container's download of the Hub repository instead.
+
+It computes exactly what sentence-transformers computes for all-MiniLM-L6-v2: tokens truncated at 256, the
+attention-masked mean of the last hidden state, L2-normalised. The answer keeps the token-level nesting of the
+feature-extraction pipeline with a single "token", the sentence vector, so every existing caller keeps working:
+a string answers `[[v]]` (`result[0][0]` is `v`), a list answers `[[[v1]], [[v2]], ...]`; mean-pooling that
+answer gives `v` back.
+
+The environment variable ALEX_EMBEDDING_PRECISION chooses the transformer's precision: `fp32` (the default when
+unset) or `bf16`, which runs the transformer in bfloat16 where the CPU computes bf16 natively (avx512_bf16 or AMX)
+and falls back to fp32 elsewhere, since emulated bf16 is slower than fp32 there. Pooling and normalisation stay in
+fp32 either way. docs/precision.md has the measured quality and speed.
+
+Only torch and transformers APIs present in the images' pinned versions are used (torch 2.6.0 with transformers
+5.5.3, and with 4.51.3 in the previous 2.6 image), and nothing is installed at start-up. `worker_threads.py`, beside
+this file, gives torch its share of the CPUs in each model-server worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import torch
+import transformers
+import worker_threads
+from transformers import AutoModel, AutoTokenizer
+
+MAX_TOKENS = 256  # what sentence-transformers uses for all-MiniLM-L6-v2 (max_seq_length)
+MIN_TOKENS = 2  # [CLS] and [SEP]; below this the tokenizer silently stops truncating
+MAX_TEXTS = 256  # ~2.4 MB of answer at <= 9.3 kB per text, under the serverless 4 MB limit
+# Texts are sorted by token count and run this many at a time, so short texts are not padded to a long one's length.
+SUB_BATCH_SIZE = 8
+JSON_TYPE = "application/json"
+ALLOWED_TOKENIZE_KWARGS = ("truncation", "max_length")
+ALLOWED_PARAMETERS = ("tokenize_kwargs",)
+ALLOWED_KEYS = ("inputs", "parameters")
+_EXAMPLE = '{"inputs": "a text"} or {"inputs": ["a text", "another"]}'
+PRECISION_ENV = "ALEX_EMBEDDING_PRECISION"
+PRECISIONS = ("fp32", "bf16")  # the first is the default
+CPUINFO = "/proc/cpuinfo"
+# Linux's names for the x86 features that compute in bf16: AVX512-BF16 (Cooper Lake, Sapphire Rapids, AMD Zen 4 and
+# later) and AMX (Sapphire Rapids and later). Without them oneDNN emulates bf16, at about half fp32's speed.
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+logger = logging.getLogger(__name__)  # the model server's worker logs INFO and above to stdout, i.e. CloudWatch
+
+# from_pretrained's name for the weights' dtype: `dtype` from transformers 4.56 on, `torch_dtype` before. An older
+# transformers hands an unknown keyword on to the model's __init__, which refuses it: every request would be a 400.
+_RELEASE = tuple(int(part) for part in re.findall(r"\d+", transformers.__version__)[:2])
+DTYPE_KEYWORD = "dtype" if _RELEASE >= (4, 56) else "torch_dtype"
+
+
+class SentenceEncoder(NamedTuple):
+    """What model_fn loads: the tokenizer and the transformer under the sentence-transformers pooling."""
+
+    tokenizer: Any
+    model: Any
+
+
+class Bf16Support(NamedTuple):
+    """Whether this CPU computes bf16 natively, and the evidence, for the log line that names the precision."""
+
+    native: bool
+    reason: str
+
+
+class EmbeddingRequest(NamedTuple):
+    """A validated request: the texts, whether they came as one string, and the token limit to cut them at."""
+
+    texts: list[str]
+    single: bool
+    max_length: int
+
+
+def model_fn(model_dir: str) -> SentenceEncoder:
+    """Load the tokenizer and model from `model_dir`, refusing a model whose own pooling is not the mean."""
+    worker_threads.set_torch_threads(torch)
+    pooling_config = os.path.join(model_dir, "1_Pooling", "config.json")
+    if os.path.isfile(pooling_config):
+        with open(pooling_config, encoding="utf-8") as file:
+            pooling = json.load(file)
+        if not pooling.get("pooling_mode_mean_tokens", False):
+            raise ValueError(
+                f"the model in {model_dir} pools with {pooling}, but this inference.py computes the mean of the "
+                "token vectors; use a mean-pooled sentence-transformers model or pooling: client"
+            )
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir, **{DTYPE_KEYWORD: torch.float32})
+    model.eval()
+    model = in_precision(model)
+    return SentenceEncoder(tokenizer, model)
+
+
+def requested_precision(environ: Mapping[str, str] | None = None) -> str:
+    """The precision ALEX_EMBEDDING_PRECISION asks for; a value this module does not know stops the model load."""
+    value = (os.environ if environ is None else environ).get(PRECISION_ENV)
+    if value is None:
+        return PRECISIONS[0]
+    if value not in PRECISIONS:
+        raise ValueError(
+            f"{PRECISION_ENV}={value!r} is not a precision this endpoint offers: use one of "
+            f"{', '.join(PRECISIONS)} (unset means {PRECISIONS[0]})"
+        )
+    return value
+
+
+def native_bf16_support(cpuinfo: str = CPUINFO) -> Bf16Support:
+    """Read the CPU's flags as the kernel reports them.
+
+    torch's CPU capability cannot answer this: it says AVX512 on CPUs with and without bf16 instructions alike,
+    and bf16 matrix products run on oneDNN's own choice of instructions whatever torch's capability is. The
+    kernel's flags are what oneDNN finds too, also in a container or a virtual machine that hides some of them.
+    """
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as file:
+            lines = file.read().splitlines()
+    except OSError as error:
+        return Bf16Support(False, f"cannot read {cpuinfo} ({error.strerror or error})")
+    flags: set[str] = set()
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            flags.update(value.split())
+    if not flags:
+        return Bf16Support(False, f"{cpuinfo} lists no x86 CPU flags")
+    found = [flag for flag in NATIVE_BF16_FLAGS if flag in flags]
+    if not found:
+        return Bf16Support(False, f"this CPU has neither {' nor '.join(NATIVE_BF16_FLAGS)} ({cpuinfo})")
+    return Bf16Support(True, f"this CPU has {' and '.join(found)}")
+
+
+def in_precision(
+    model: Any, environ: Mapping[str, str] | None = None, support: Callable[[], Bf16Support] | None = None
+) -> Any:
+    """The model in the precision it will run in, which is logged once, at model load.
+
+    bf16 casts the weights rather than running under autocast: on this model that is the faster of the two, and
+    both pass the quality gate with margin (docs/precision.md).
+    """
+    if requested_precision(environ) == "fp32":
+        logger.info("embedding precision fp32: the transformer runs in float32 (%s=bf16 to change)", PRECISION_ENV)
+        return model
+    evidence = (native_bf16_support if support is None else support)()
+    if not evidence.native:
+        logger.warning(
+            "embedding precision fp32, not the requested bf16: %s, and emulated bf16 is slower than fp32",
+            evidence.reason,
+        )
+        return model
+    logger.info(
+        "embedding precision bf16: %s, so the transformer runs in bfloat16; pooling and normalisation in float32",
+        evidence.reason,
+    )
+    return model.to(torch.bfloat16)
+
+
+def _media_type(header: str | None) -> str | None:
+    return header.split(";", 1)[0].strip().lower() if header else None
+
+
+def input_fn(input_data: str | bytes, content_type: str | None) -> EmbeddingRequest:
+    """Parse and validate a request; every refusal names the bad value and what is allowed."""
+    if _media_type(content_type) != JSON_TYPE:
+        raise ValueError(f"Content-Type {content_type!r} is not supported: send {JSON_TYPE}, a body like {_EXAMPLE}")
+    if isinstance(input_data, bytes):
+        try:
+            input_data = input_data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"the request body is not UTF-8 ({error}): send JSON like {_EXAMPLE}") from None
+    try:
+        body = json.loads(input_data)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the request body is not valid JSON ({error}): send {_EXAMPLE}") from None
+    if not isinstance(body, dict):
+        raise ValueError(f"the request body is a JSON {_json_type(body)}, not an object: send {_EXAMPLE}")
+    unknown = sorted(set(body) - set(ALLOWED_KEYS))
+    if unknown:
+        raise ValueError(
+            f"unknown key(s) {', '.join(map(repr, unknown))} in the request: allowed are {', '.join(ALLOWED_KEYS)} "
+            '(token limits go in "parameters": {"tokenize_kwargs": {"truncation": true, "max_length": 256}})'
+        )
+    if "inputs" not in body:
+        raise ValueError(f'the request has no "inputs": send {_EXAMPLE}')
+    texts, single = _texts(body["inputs"])
+    return EmbeddingRequest(texts, single, _max_length(body.get("parameters")))
+
+
+def _texts(inputs: Any) -> tuple[list[str], bool]:
+    if isinstance(inputs, str):
+        return [inputs], True
+    if not isinstance(inputs, list):
+        raise ValueError(f'"inputs" is a JSON {_json_type(inputs)} ({_show(inputs)}): send a string or list of strings')
+    if not inputs:
+        raise ValueError('"inputs" is an empty list: send at least one string')
+    if len(inputs) > MAX_TEXTS:
+        raise ValueError(f'"inputs" has {len(inputs)} texts: send at most {MAX_TEXTS} per request')
+    for index, item in enumerate(inputs):
+        if not isinstance(item, str):
+            raise ValueError(
+                f'"inputs"[{index}] is a JSON {_json_type(item)} ({_show(item)}): every item must be a string'
+            )
+    return inputs, False
+
+
+def _max_length(parameters: Any) -> int:
+    if parameters is None:
+        return MAX_TOKENS
+    if not isinstance(parameters, dict):
+        raise ValueError(f'"parameters" is a JSON {_json_type(parameters)} ({_show(parameters)}): send an object')
+    unknown = sorted(set(parameters) - set(ALLOWED_PARAMETERS))
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))}: allowed is only tokenize_kwargs with "
+            f"{' and '.join(ALLOWED_TOKENIZE_KWARGS)}"
+        )
+    kwargs = parameters.get("tokenize_kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise ValueError(f'"tokenize_kwargs" is a JSON {_json_type(kwargs)} ({_show(kwargs)}): send an object')
+    unknown = sorted(set(kwargs) - set(ALLOWED_TOKENIZE_KWARGS))
+    if unknown:
+        raise ValueError(
+            f"unknown tokenize_kwargs {', '.join(map(repr, unknown))}: allowed are "
+            f"{' and '.join(ALLOWED_TOKENIZE_KWARGS)}"
+        )
+    if "truncation" in kwargs and kwargs["truncation"] is not True:
+        raise ValueError(
+            f"tokenize_kwargs truncation {_show(kwargs['truncation'])} is not supported: texts are always "
+            f"truncated at {MAX_TOKENS} tokens (truncation: true)"
+        )
+    max_length = kwargs.get("max_length", MAX_TOKENS)
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or not MIN_TOKENS <= max_length <= MAX_TOKENS:
+        raise ValueError(
+            f"tokenize_kwargs max_length {_show(max_length)} is not allowed: use an integer from {MIN_TOKENS} to "
+            f"{MAX_TOKENS}"
+        )
+    return max_length
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def predict_fn(data: EmbeddingRequest, model: SentenceEncoder) -> list[Any]:
+    """Embed the texts shortest first in sub-batches padded on the right; answer in the request's order."""
+    encoded = model.tokenizer(data.texts, truncation=True, max_length=data.max_length)["input_ids"]
+    order = sorted(range(len(encoded)), key=lambda index: len(encoded[index]))
+    vectors: list[list[float]] = [[] for _ in encoded]
+    with torch.inference_mode():
+        for start in range(0, len(order), SUB_BATCH_SIZE):
+            chunk = order[start : start + SUB_BATCH_SIZE]
+            for index, vector in zip(chunk, _embed(model, [encoded[i] for i in chunk]), strict=True):
+                vectors[index] = vector
+    if data.single:
+        return [vectors]
+    return [[[vector]] for vector in vectors]
+
+
+def _embed(encoder: SentenceEncoder, rows: list[list[int]]) -> list[list[float]]:
+    """Masked mean of the last hidden state, L2-normalised, as sentence-transformers' Pooling and Normalize do."""
+    width = max(len(row) for row in rows)
+    input_ids = torch.full((len(rows), width), encoder.tokenizer.pad_token_id or 0, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for index, row in enumerate(rows):
+        input_ids[index, : len(row)] = torch.tensor(row, dtype=torch.long)
+        attention_mask[index, : len(row)] = 1
+    inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if "token_type_ids" in encoder.tokenizer.model_input_names:
+        inputs["token_type_ids"] = torch.zeros_like(input_ids)  # one segment, as the tokenizer gives a single text
+    hidden = encoder.model(**inputs).last_hidden_state.float()  # pooling in fp32 whatever the model's precision
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(mean, p=2, dim=1).tolist()
+
+
+def output_fn(prediction: list[Any], accept: str) -> str:
+    """Compact JSON, as the toolkit writes it; a vector that is not finite is an error, never an answer."""
+    if _media_type(accept) != JSON_TYPE:
+        raise ValueError(f"Accept {accept!r} is not supported: this endpoint answers {JSON_TYPE}")
+    try:
+        return json.dumps(prediction, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise ValueError("the model produced a vector that is not finite (NaN or infinity): no answer") from None
