@@ -145,9 +145,9 @@ class EmbeddingClient:
             chunk = items[batch.start : batch.stop]
             payload = self._parse(self._invoke(encode_request(chunk)))
             try:
-                vectors.extend(sentence_vectors(payload, len(chunk), self.limits.dimension))
+                vectors.extend(sentence_vectors(payload, len(chunk), self.limits.dimension, first_index=batch.start))
             except ResponseShapeError as error:
-                raise ResponseShapeError(f"endpoint {self.endpoint_name!r}: {error}") from error
+                raise type(error)(f"endpoint {self.endpoint_name!r}: {error}", index=error.index) from error
             self._check_shape(payload)
             start = batch.stop
         return vectors

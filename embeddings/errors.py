@@ -54,7 +54,22 @@ class TextTooLargeError(InvalidTextError, ValueError):
 
 
 class ResponseShapeError(EmbeddingError):
-    """The endpoint answered, but not with the vectors expected: another model, or not the pooling mode named."""
+    """The endpoint answered, but not with the vectors expected: another model, or not the pooling mode named.
+
+    `index` is the position in the caller's list of the text whose answer is wrong, or None when the answer as a
+    whole is (not JSON, the wrong number of entries). Not retried: the same request gets the same answer.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class InvalidVectorError(ResponseShapeError):
+    """A text's answer has the right shape but is no direction: all zeros, too short, too long for a float, NaN.
+
+    Handing it out would put zeros or noise into an index where they match nothing, or everything.
+    """
 
 
 class EndpointError(EmbeddingError):
