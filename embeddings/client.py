@@ -206,7 +206,8 @@ class EmbeddingClient:
                     ContentType="application/json",
                     Accept="application/json",
                 )
-                return response["Body"].read()
+                answer: bytes = response["Body"].read()
+                return answer
             except _CREDENTIAL_ERRORS as error:
                 raise MissingCredentialsError(
                     f"cannot call endpoint {self.endpoint_name!r}: no usable AWS credentials ({error}). "

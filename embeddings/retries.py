@@ -96,7 +96,7 @@ def classify(error: BaseException) -> Fault:
 
 def backoff_ceiling(attempt: int, base_s: float, cap_s: float) -> float:
     """Exponential growth of the longest wait after the `attempt`-th failure (1-based), capped."""
-    return min(cap_s, base_s * 2 ** (attempt - 1))
+    return min(cap_s, base_s * 2.0 ** (attempt - 1))
 
 
 def full_jitter(attempt: int, base_s: float, cap_s: float, random_fraction: float) -> float:

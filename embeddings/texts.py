@@ -50,6 +50,6 @@ def checked_texts(texts: Any, max_request_bytes: int) -> list[str]:
             item.encode("utf-8")
         except UnicodeEncodeError as error:
             raise _unencodable(index, item, error) from None
-        if (error := too_large(index, item, max_request_bytes)) is not None:
-            raise error
+        if (oversize := too_large(index, item, max_request_bytes)) is not None:
+            raise oversize
     return items
