@@ -4,7 +4,7 @@ Depends on boto3 only (no numpy, no torch), so a Lambda can import it from its r
 """
 
 from embeddings.batching import EMBEDDING_DIMENSION, MAX_TOKENS, BatchLimits, plan_batches
-from embeddings.client import DEFAULT_ENDPOINT_NAME, EmbeddingClient, make_runtime_client
+from embeddings.client import DEFAULT_ENDPOINT_NAME, DEFAULT_INVOCATION_TIMEOUT_S, EmbeddingClient, make_runtime_client
 from embeddings.errors import (
     ConfigurationError,
     EmbeddingError,
@@ -13,6 +13,7 @@ from embeddings.errors import (
     InvalidSettingError,
     InvalidTextError,
     InvalidVectorError,
+    InvocationTimeoutError,
     MissingCredentialsError,
     PermanentEndpointError,
     ResponseShapeError,
@@ -25,6 +26,7 @@ from embeddings.pooling import POOLING_MODES, sentence_vector, sentence_vectors
 
 __all__ = [
     "DEFAULT_ENDPOINT_NAME",
+    "DEFAULT_INVOCATION_TIMEOUT_S",
     "EMBEDDING_DIMENSION",
     "MAX_TOKENS",
     "POOLING_MODES",
@@ -37,6 +39,7 @@ __all__ = [
     "InvalidSettingError",
     "InvalidTextError",
     "InvalidVectorError",
+    "InvocationTimeoutError",
     "MissingCredentialsError",
     "PermanentEndpointError",
     "ResponseShapeError",

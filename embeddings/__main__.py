@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from embeddings.batching import DEFAULT_BATCH_SIZE
-from embeddings.client import DEFAULT_ENDPOINT_NAME, DEFAULT_MAX_WAIT_S, DEFAULT_POOLING, EmbeddingClient
+from embeddings.client import (
+    DEFAULT_ENDPOINT_NAME,
+    DEFAULT_INVOCATION_TIMEOUT_S,
+    DEFAULT_MAX_WAIT_S,
+    DEFAULT_POOLING,
+    EmbeddingClient,
+)
 from embeddings.errors import EmbeddingError, InputTextError
 from embeddings.lines import decode_utf8, split_lines
 from embeddings.pooling import POOLING_MODES
@@ -61,6 +67,16 @@ def _seconds(text: str) -> float:
         value = math.nan
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a finite number of seconds, 0 or more, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, got {text!r}")
     return value
 
 
@@ -106,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=DEFAULT_MAX_WAIT_S,
         help="seconds to keep retrying a cold or busy endpoint (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--invocation-timeout",
+        type=_positive_seconds,
+        default=DEFAULT_INVOCATION_TIMEOUT_S,
+        help="wall-clock seconds one invocation attempt may take, answer included (default: %(default)s)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or notes on stderr")
     return parser
@@ -219,6 +241,7 @@ def _run(args: argparse.Namespace, runtime_client: Any | None) -> int:
         batch_size=args.batch_size,
         max_wait_s=args.max_wait,
         pooling=args.pooling,
+        invocation_timeout_s=args.invocation_timeout,
     )
     if not texts:  # an empty --file: no lines, no vectors, no invocation
         return _write("[]\n")

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
@@ -40,9 +41,11 @@ from embeddings.batching import (
     encode_request,
     next_batch,
 )
+from embeddings.deadline import attempt_deadline
 from embeddings.errors import (
     ConfigurationError,
     EndpointNotReadyError,
+    InvocationTimeoutError,
     MissingCredentialsError,
     PermanentEndpointError,
     ResponseShapeError,
@@ -50,7 +53,7 @@ from embeddings.errors import (
     TransientEndpointError,
 )
 from embeddings.pooling import POOLING_MODES, sentence_vectors, vector_count
-from embeddings.retries import NOT_READY_CODE, Fault, classify, full_jitter
+from embeddings.retries import INVOCATION_TIMEOUT_CODE, NOT_READY_CODE, Fault, classify, full_jitter
 from embeddings.texts import checked_texts
 
 logger = logging.getLogger(__name__)
@@ -62,6 +65,10 @@ DEFAULT_POOLING = "auto"
 # The container must answer within 60 s; AWS recommends a 70 s socket timeout so a slow answer is not cut off.
 READ_TIMEOUT_S = 70.0
 CONNECT_TIMEOUT_S = 10.0
+DEFAULT_INVOCATION_TIMEOUT_S = 70.0
+"""The wall-clock deadline of one attempt, from sending to the last byte of the answer: SageMaker ends an
+invocation at 60 s, and AWS's recommended 70 s client timeout leaves 10 s for the transfer. READ_TIMEOUT_S bounds
+each socket read, which a trickling endpoint resets with every byte; this bounds the whole (see deadline.py)."""
 
 _CREDENTIAL_ERRORS = (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError, TokenRetrievalError)
 
@@ -107,6 +114,7 @@ class EmbeddingClient:
         dimension: int = EMBEDDING_DIMENSION,
         backoff_base_s: float = 1.0,
         backoff_cap_s: float = 20.0,
+        invocation_timeout_s: float = DEFAULT_INVOCATION_TIMEOUT_S,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         random_fraction: Callable[[], float] = random.random,
@@ -122,6 +130,7 @@ class EmbeddingClient:
         )
         self._backoff_base_s = settings.seconds("backoff_base_s", backoff_base_s)
         self._backoff_cap_s = settings.seconds("backoff_cap_s", backoff_cap_s)
+        self.invocation_timeout_s = settings.positive_seconds("invocation_timeout_s", invocation_timeout_s)
         self._runtime = runtime_client if runtime_client is not None else make_runtime_client(region_name)
         self._sleep = sleep
         self._clock = clock
@@ -193,30 +202,35 @@ class EmbeddingClient:
             raise ResponseShapeError(f"endpoint {self.endpoint_name!r} did not answer JSON: {body[:200]!r}") from error
 
     def _invoke(self, body: bytes) -> bytes:
-        """One invocation, retried on transient faults until `max_wait_s` has passed since the first attempt."""
+        """One invocation, retried on transient faults until `max_wait_s` has passed since the first attempt.
+
+        Each attempt has its own wall-clock deadline, `invocation_timeout_s`; no attempt starts after max_wait_s,
+        so a call ends within max_wait_s + invocation_timeout_s (plus the connect timeout, at worst).
+        """
         started = self._clock()
         attempt = 0
         while True:
             attempt += 1
             self.requests_sent += 1
-            try:
-                response = self._runtime.invoke_endpoint(
-                    EndpointName=self.endpoint_name,
-                    Body=body,
-                    ContentType="application/json",
-                    Accept="application/json",
-                )
-                answer: bytes = response["Body"].read()
-                return answer
-            except _CREDENTIAL_ERRORS as error:
-                raise MissingCredentialsError(
-                    f"cannot call endpoint {self.endpoint_name!r}: no usable AWS credentials ({error}). "
-                    "Configure them with `aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                    "AWS_SECRET_ACCESS_KEY."
-                ) from error
-            except (ClientError, BotoCoreError) as error:
-                fault = classify(error)
-                last_error: BaseException = error
+            with attempt_deadline(self.invocation_timeout_s) as deadline:
+                try:
+                    response = self._runtime.invoke_endpoint(
+                        EndpointName=self.endpoint_name,
+                        Body=body,
+                        ContentType="application/json",
+                        Accept="application/json",
+                    )
+                    answer: bytes = response["Body"].read()
+                    return answer
+                except _CREDENTIAL_ERRORS as error:
+                    raise MissingCredentialsError(
+                        f"cannot call endpoint {self.endpoint_name!r}: no usable AWS credentials ({error}). "
+                        "Configure them with `aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                        "AWS_SECRET_ACCESS_KEY."
+                    ) from error
+                except (ClientError, BotoCoreError) as error:
+                    fault = self._deadline_fault() if deadline.expired else classify(error, self.invocation_url)
+                    last_error: BaseException = error
             if not fault.transient:
                 raise self._permanent(fault) from last_error
             elapsed = self._clock() - started
@@ -236,6 +250,20 @@ class EmbeddingClient:
             )
             self._sleep(delay)
 
+    @property
+    def invocation_url(self) -> str:
+        """Where InvokeEndpoint goes: the runtime client's endpoint URL and the endpoint's invocations path."""
+        meta = getattr(self._runtime, "meta", None)
+        base = str(getattr(meta, "endpoint_url", None) or "https://runtime.sagemaker.<region>.amazonaws.com")
+        return f"{base.rstrip('/')}/endpoints/{quote(self.endpoint_name, safe='')}/invocations"
+
+    def _deadline_fault(self) -> Fault:
+        return Fault(
+            transient=True,
+            code=INVOCATION_TIMEOUT_CODE,
+            message=f"no complete answer within {self.invocation_timeout_s:g}s from {self.invocation_url}",
+        )
+
     def _region(self) -> str:
         meta = getattr(self._runtime, "meta", None)
         return str(getattr(meta, "region_name", None) or "unknown region")
@@ -253,11 +281,24 @@ class EmbeddingClient:
     def _exhausted(
         self, fault: Fault, attempts: int, elapsed: float, last_error: BaseException
     ) -> TransientEndpointError:
+        tried = f"{attempts} attempt{'s' if attempts != 1 else ''} over {elapsed:.1f}s (max_wait_s={self.max_wait_s:g})"
+        if fault.code == INVOCATION_TIMEOUT_CODE:
+            return InvocationTimeoutError(
+                f"endpoint {self.endpoint_name!r} in {self._region()} did not answer within the "
+                f"{self.invocation_timeout_s:g}s invocation deadline (invocation_timeout_s) at {self.invocation_url}; "
+                f"{tried}",
+                endpoint_name=self.endpoint_name,
+                attempts=attempts,
+                elapsed_s=elapsed,
+                last_error=last_error,
+                url=self.invocation_url,
+                timeout_s=self.invocation_timeout_s,
+            )
         error_class = EndpointNotReadyError if fault.code == NOT_READY_CODE else TransientEndpointError
         what = "was still not ready (serverless cold start)" if fault.code == NOT_READY_CODE else "kept failing"
         message = (
-            f"endpoint {self.endpoint_name!r} in {self._region()} {what} after {attempts} attempts over "
-            f"{elapsed:.1f}s (max_wait_s={self.max_wait_s:g}); last error {fault.code}: {fault.message}"
+            f"endpoint {self.endpoint_name!r} in {self._region()} {what} after {tried}; last error {fault.code}: "
+            f"{fault.message}"
         )
         return error_class(
             message,

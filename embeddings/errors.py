@@ -116,3 +116,28 @@ class TransientEndpointError(EndpointError):
 
 class EndpointNotReadyError(TransientEndpointError):
     """The last answer was ModelNotReadyException: a serverless cold start that took longer than `max_wait_s`."""
+
+
+class InvocationTimeoutError(TransientEndpointError):
+    """The last attempt got no complete answer within `invocation_timeout_s` (headers and body, wall clock).
+
+    `url` is the invocation URL the attempt went to, `timeout_s` the deadline. A retry helps if the network or the
+    endpoint was briefly slow; one batch that really needs longer fails again (send smaller batches).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint_name: str,
+        attempts: int,
+        elapsed_s: float,
+        last_error: BaseException,
+        url: str,
+        timeout_s: float,
+    ) -> None:
+        super().__init__(
+            message, endpoint_name=endpoint_name, attempts=attempts, elapsed_s=elapsed_s, last_error=last_error
+        )
+        self.url = url
+        self.timeout_s = timeout_s

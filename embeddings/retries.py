@@ -22,6 +22,8 @@ from botocore.exceptions import (
 )
 
 NOT_READY_CODE = "ModelNotReadyException"
+INVOCATION_TIMEOUT_CODE = "InvocationTimeout"
+"""Not an AWS code: the client's own wall-clock deadline for one attempt passed (see deadline.py)."""
 
 # Retry: the endpoint or SageMaker is briefly unable to serve, and the same request will succeed later.
 TRANSIENT_CODES = frozenset(
@@ -78,8 +80,52 @@ def _client_error_fault(error: ClientError) -> Fault:
     return Fault(transient=transient, code=code, message=message, http_status=status)
 
 
-def classify(error: BaseException) -> Fault:
-    """Decide whether `error`, raised by invoke_endpoint or while reading its body, is worth another attempt."""
+def _reason(error: BaseException) -> str:
+    """The innermost OS-level reason behind a botocore transport error, e.g. "[Errno 111] Connection refused".
+
+    botocore's own text names `endpoint_url`, which it does not know for errors raised while reading a body
+    ('Read timeout on endpoint URL: "None"'); the client names the URL itself.
+    """
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    found = ""
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            found = f"[Errno {current.errno}] {current.strerror}" if current.errno is not None else current.strerror
+        kwargs = getattr(current, "kwargs", None)
+        inner = kwargs.get("error") if isinstance(kwargs, dict) else None
+        stack.extend(
+            x
+            for x in (current.__cause__, current.__context__, getattr(current, "reason", None), inner)
+            if isinstance(x, BaseException)
+        )
+    return found
+
+
+def _transport_message(error: BotoCoreError, url: str) -> str:
+    kind = {
+        "EndpointConnectionError": "could not connect to",
+        "ConnectTimeoutError": "connect timeout on",
+        "ReadTimeoutError": "read timeout on",
+        "ConnectionClosedError": "connection closed before a complete answer from",
+        "ResponseStreamingError": "the answer was cut off from",
+        "IncompleteReadError": "the answer was cut off from",
+    }.get(type(error).__name__)
+    if kind is None:
+        return str(error)
+    reason = _reason(error)
+    return f"{kind} {url}" + (f" ({reason})" if reason else "")
+
+
+def classify(error: BaseException, url: str = "the endpoint URL") -> Fault:
+    """Decide whether `error`, raised by invoke_endpoint or while reading its body, is worth another attempt.
+
+    `url` is the invocation URL, named in the messages of transport errors.
+    """
     if isinstance(error, ClientError):
         return _client_error_fault(error)
     if isinstance(error, SSLError):
@@ -88,7 +134,7 @@ def classify(error: BaseException) -> Fault:
     if isinstance(error, BotoConnectionError | HTTPClientError | IncompleteReadError):
         # Connect/read timeouts, refused or dropped connections, bodies cut short. Embedding is idempotent,
         # so sending the request again is safe.
-        return Fault(transient=True, code=type(error).__name__, message=str(error))
+        return Fault(transient=True, code=type(error).__name__, message=_transport_message(error, url))
     if isinstance(error, BotoCoreError):
         return Fault(transient=False, code=type(error).__name__, message=str(error))
     raise TypeError(f"not a botocore error: {error!r}")

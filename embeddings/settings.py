@@ -33,6 +33,13 @@ def seconds(name: str, value: Any) -> float:
     return float(value)
 
 
+def positive_seconds(name: str, value: Any) -> float:
+    """A finite number of seconds above 0: a deadline of 0 would fail every call before it is sent."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise InvalidSettingError(f"{name} must be a finite number of seconds above 0, got {value!r}")
+    return float(value)
+
+
 def one_of(name: str, value: Any, allowed: Iterable[str]) -> str:
     choices = tuple(allowed)
     if value not in choices:
