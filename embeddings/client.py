@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,7 +32,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from embeddings import settings
+from embeddings import hints, settings
 from embeddings.batching import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAYLOAD_BUDGET_BYTES,
@@ -45,6 +46,7 @@ from embeddings.deadline import attempt_deadline
 from embeddings.errors import (
     ConfigurationError,
     EndpointNotReadyError,
+    EndpointUnreachableError,
     InvocationTimeoutError,
     MissingCredentialsError,
     PermanentEndpointError,
@@ -65,10 +67,26 @@ DEFAULT_POOLING = "auto"
 # The container must answer within 60 s; AWS recommends a 70 s socket timeout so a slow answer is not cut off.
 READ_TIMEOUT_S = 70.0
 CONNECT_TIMEOUT_S = 10.0
+CONNECTION_ATTEMPTS = 3
+CONNECTION_RETRY_WINDOW_S = 5.0
+CONNECTION_BACKOFF_BASE_S = 0.25
+CONNECTION_BACKOFF_CAP_S = 1.0
+"""A connection that cannot be made (refused, unreachable, DNS) gets at most CONNECTION_ATTEMPTS attempts, none
+started more than CONNECTION_RETRY_WINDOW_S after the first such failure, with short jittered waits: enough for
+a blip, and a wrong URL or a twin that is not running fails in about a second instead of max_wait_s. A cold
+endpoint accepts connections; its slowness comes as ModelNotReadyException, which keeps the patient retries."""
 DEFAULT_INVOCATION_TIMEOUT_S = 70.0
 """The wall-clock deadline of one attempt, from sending to the last byte of the answer: SageMaker ends an
 invocation at 60 s, and AWS's recommended 70 s client timeout leaves 10 s for the transfer. READ_TIMEOUT_S bounds
 each socket read, which a trickling endpoint resets with every byte; this bounds the whole (see deadline.py)."""
+
+# SageMaker Runtime's answer for a name it does not know: "Endpoint NAME of account ID not found."
+_NOT_FOUND = re.compile(r"^Endpoint \S+ of account \S+ not found")
+
+
+def _attempts(attempts: int, elapsed: float, max_wait_s: float) -> str:
+    return f"{attempts} attempt{'s' if attempts != 1 else ''} over {elapsed:.1f}s (max_wait_s={max_wait_s:g})"
+
 
 _CREDENTIAL_ERRORS = (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError, TokenRetrievalError)
 
@@ -88,6 +106,9 @@ def make_runtime_client(region_name: str | None = None, *, session: boto3.sessio
     try:
         return (session or boto3.session.Session()).client("sagemaker-runtime", region_name=region_name, config=config)
     except NoRegionError as error:
+        local = hints.local_endpoint_variable()
+        if local is not None:
+            raise ConfigurationError(f"no AWS region configured; {hints.twin_setup(local[1])}") from error
         raise ConfigurationError(
             "no AWS region configured: pass region_name (CLI: --region), set AWS_DEFAULT_REGION, or give the "
             "profile a region"
@@ -205,42 +226,45 @@ class EmbeddingClient:
         """One invocation, retried on transient faults until `max_wait_s` has passed since the first attempt.
 
         Each attempt has its own wall-clock deadline, `invocation_timeout_s`; no attempt starts after max_wait_s,
-        so a call ends within max_wait_s + invocation_timeout_s (plus the connect timeout, at worst).
+        so a call ends within max_wait_s + invocation_timeout_s (plus the connect timeout, at worst). Failures to
+        connect at all are retried only briefly (see CONNECTION_ATTEMPTS).
         """
         started = self._clock()
         attempt = 0
+        unconnected = 0  # consecutive attempts that could not connect
+        unconnected_since = started
         while True:
             attempt += 1
             self.requests_sent += 1
-            with attempt_deadline(self.invocation_timeout_s) as deadline:
-                try:
-                    response = self._runtime.invoke_endpoint(
-                        EndpointName=self.endpoint_name,
-                        Body=body,
-                        ContentType="application/json",
-                        Accept="application/json",
-                    )
-                    answer: bytes = response["Body"].read()
-                    return answer
-                except _CREDENTIAL_ERRORS as error:
-                    raise MissingCredentialsError(
-                        f"cannot call endpoint {self.endpoint_name!r}: no usable AWS credentials ({error}). "
-                        "Configure them with `aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                        "AWS_SECRET_ACCESS_KEY."
-                    ) from error
-                except (ClientError, BotoCoreError) as error:
-                    fault = self._deadline_fault() if deadline.expired else classify(error, self.invocation_url)
-                    last_error: BaseException = error
+            attempt_started = self._clock()
+            outcome = self._attempt(body)
+            if isinstance(outcome, bytes):
+                return outcome
+            fault, last_error = outcome
             if not fault.transient:
                 raise self._permanent(fault) from last_error
-            elapsed = self._clock() - started
+            now = self._clock()
+            elapsed = now - started
             remaining = self.max_wait_s - elapsed
-            if remaining <= 0:
-                raise self._exhausted(fault, attempt, elapsed, last_error) from last_error
-            delay = min(
-                remaining,
-                full_jitter(attempt, self._backoff_base_s, self._backoff_cap_s, self._random_fraction()),
-            )
+            if fault.no_connection:
+                if unconnected == 0:
+                    unconnected_since = attempt_started
+                unconnected += 1
+                if (
+                    remaining <= 0
+                    or unconnected >= CONNECTION_ATTEMPTS
+                    or now - unconnected_since >= (CONNECTION_RETRY_WINDOW_S)
+                ):
+                    raise self._unreachable(fault, attempt, elapsed, last_error) from last_error
+                ceiling = full_jitter(
+                    unconnected, CONNECTION_BACKOFF_BASE_S, CONNECTION_BACKOFF_CAP_S, self._random_fraction()
+                )
+            else:
+                unconnected = 0
+                if remaining <= 0:
+                    raise self._exhausted(fault, attempt, elapsed, last_error) from last_error
+                ceiling = full_jitter(attempt, self._backoff_base_s, self._backoff_cap_s, self._random_fraction())
+            delay = min(remaining, ceiling)
             logger.info(
                 "endpoint %s: attempt %d failed with %s, retrying in %.1fs",
                 self.endpoint_name,
@@ -250,11 +274,67 @@ class EmbeddingClient:
             )
             self._sleep(delay)
 
+    def _attempt(self, body: bytes) -> bytes | tuple[Fault, BaseException]:
+        """One HTTP attempt under the invocation deadline: the answer, or what went wrong."""
+        with attempt_deadline(self.invocation_timeout_s) as deadline:
+            try:
+                response = self._runtime.invoke_endpoint(
+                    EndpointName=self.endpoint_name,
+                    Body=body,
+                    ContentType="application/json",
+                    Accept="application/json",
+                )
+                answer: bytes = response["Body"].read()
+                return answer
+            except _CREDENTIAL_ERRORS as error:
+                raise self._no_credentials(error) from error
+            except (ClientError, BotoCoreError) as error:
+                fault = self._deadline_fault() if deadline.expired else classify(error, self.invocation_url)
+                return fault, error
+
+    def _endpoint_url(self) -> str | None:
+        meta = getattr(self._runtime, "meta", None)
+        url = getattr(meta, "endpoint_url", None)
+        return str(url) if url else None
+
+    def _no_credentials(self, error: BaseException) -> MissingCredentialsError:
+        url = self._endpoint_url()
+        if hints.is_local_url(url):
+            return MissingCredentialsError(
+                f"cannot call endpoint {self.endpoint_name!r}: no usable AWS credentials ({error}); "
+                f"{hints.twin_setup(str(url))}"
+            )
+        return MissingCredentialsError(
+            f"cannot call endpoint {self.endpoint_name!r}: no usable AWS credentials ({error}). "
+            "Configure them with `aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY."
+        )
+
+    def _unreachable(
+        self, fault: Fault, attempts: int, elapsed: float, last_error: BaseException
+    ) -> EndpointUnreachableError:
+        url = self.invocation_url
+        if hints.is_local_url(url):
+            advice = hints.start_the_twin(self._endpoint_url() or url)
+        else:
+            advice = (
+                f"check the network path to SageMaker Runtime in {self._region()} (DNS, proxy, VPC endpoint) and "
+                f"any {' or '.join(hints.ENDPOINT_URL_VARIABLES)} setting"
+            )
+        return EndpointUnreachableError(
+            f"endpoint {self.endpoint_name!r}: {fault.message}; {_attempts(attempts, elapsed, self.max_wait_s)}. "
+            f"{advice[0].upper()}{advice[1:]}",
+            endpoint_name=self.endpoint_name,
+            attempts=attempts,
+            elapsed_s=elapsed,
+            last_error=last_error,
+            url=url,
+        )
+
     @property
     def invocation_url(self) -> str:
         """Where InvokeEndpoint goes: the runtime client's endpoint URL and the endpoint's invocations path."""
-        meta = getattr(self._runtime, "meta", None)
-        base = str(getattr(meta, "endpoint_url", None) or "https://runtime.sagemaker.<region>.amazonaws.com")
+        base = self._endpoint_url() or "https://runtime.sagemaker.<region>.amazonaws.com"
         return f"{base.rstrip('/')}/endpoints/{quote(self.endpoint_name, safe='')}/invocations"
 
     def _deadline_fault(self) -> Fault:
@@ -274,6 +354,12 @@ class EmbeddingClient:
             f"endpoint {self.endpoint_name!r} in {self._region()} failed ({fault.code}{status}), not retried: "
             f"{fault.message}"
         )
+        if fault.code == "ValidationError" and _NOT_FOUND.search(fault.message):
+            url = self._endpoint_url()
+            hint = (
+                hints.twin_endpoint_names(str(url)) if hints.is_local_url(url) else hints.list_endpoints(self._region())
+            )
+            message = f"{message} Check the name: {hint}"
         return PermanentEndpointError(
             message, endpoint_name=self.endpoint_name, code=fault.code, http_status=fault.http_status
         )
@@ -281,7 +367,7 @@ class EmbeddingClient:
     def _exhausted(
         self, fault: Fault, attempts: int, elapsed: float, last_error: BaseException
     ) -> TransientEndpointError:
-        tried = f"{attempts} attempt{'s' if attempts != 1 else ''} over {elapsed:.1f}s (max_wait_s={self.max_wait_s:g})"
+        tried = _attempts(attempts, elapsed, self.max_wait_s)
         if fault.code == INVOCATION_TIMEOUT_CODE:
             return InvocationTimeoutError(
                 f"endpoint {self.endpoint_name!r} in {self._region()} did not answer within the "

@@ -141,3 +141,26 @@ class InvocationTimeoutError(TransientEndpointError):
         )
         self.url = url
         self.timeout_s = timeout_s
+
+
+class EndpointUnreachableError(TransientEndpointError):
+    """No connection could be made to `url` (refused, unreachable, DNS, connect timeout), after a few quick tries.
+
+    Nothing reached the endpoint. A retry helps once the cause is gone (the twin started, the network back); a
+    wrong URL or region fails the same way every time.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint_name: str,
+        attempts: int,
+        elapsed_s: float,
+        last_error: BaseException,
+        url: str,
+    ) -> None:
+        super().__init__(
+            message, endpoint_name=endpoint_name, attempts=attempts, elapsed_s=elapsed_s, last_error=last_error
+        )
+        self.url = url

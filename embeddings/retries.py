@@ -13,8 +13,11 @@ from typing import Any
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
     HTTPClientError,
     IncompleteReadError,
+    ProxyConnectionError,
     SSLError,
 )
 from botocore.exceptions import (
@@ -55,6 +58,9 @@ class Fault:
     code: str
     message: str
     http_status: int | None = None
+    # No connection could be made (refused, unreachable, DNS, connect timeout): nothing reached the endpoint.
+    # Worth a few quick retries for a blip, not minutes of them: a cold start is slow to answer, not to connect.
+    no_connection: bool = False
 
 
 def _client_error_fault(error: ClientError) -> Fault:
@@ -109,6 +115,7 @@ def _reason(error: BaseException) -> str:
 def _transport_message(error: BotoCoreError, url: str) -> str:
     kind = {
         "EndpointConnectionError": "could not connect to",
+        "ProxyConnectionError": "could not connect through the proxy to",
         "ConnectTimeoutError": "connect timeout on",
         "ReadTimeoutError": "read timeout on",
         "ConnectionClosedError": "connection closed before a complete answer from",
@@ -131,9 +138,14 @@ def classify(error: BaseException, url: str = "the endpoint URL") -> Fault:
     if isinstance(error, SSLError):
         # A certificate problem (proxy, clock, CA bundle) does not fix itself within minutes.
         return Fault(transient=False, code=type(error).__name__, message=str(error))
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ProxyConnectionError):
+        # DNS failures are EndpointConnectionErrors too.
+        return Fault(
+            transient=True, code=type(error).__name__, message=_transport_message(error, url), no_connection=True
+        )
     if isinstance(error, BotoConnectionError | HTTPClientError | IncompleteReadError):
-        # Connect/read timeouts, refused or dropped connections, bodies cut short. Embedding is idempotent,
-        # so sending the request again is safe.
+        # Read timeouts, dropped connections, bodies cut short. Embedding is idempotent, so sending the request
+        # again is safe.
         return Fault(transient=True, code=type(error).__name__, message=_transport_message(error, url))
     if isinstance(error, BotoCoreError):
         return Fault(transient=False, code=type(error).__name__, message=str(error))
