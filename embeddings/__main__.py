@@ -2,7 +2,7 @@
 
 Vectors go to stdout as JSON, so the output pipes into jq or a file: one TEXT gives the vector, several TEXTs or
 a --file give a list with one vector per text, in order (a --file always gives a list, so a script gets the
-same shape from a one-line file). Progress and errors go to stderr: a cold start can keep the command waiting
+same shape from a one-line file). Without a TEXT, texts piped into stdin are read as with `--file -`. Progress and errors go to stderr: a cold start can keep the command waiting
 for minutes, and saying why beats looking hung.
 
 Like any Unix tool, it fails with one line on stderr and a non-zero status, never a traceback, and it stops
@@ -85,7 +85,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m embeddings",
         description="Embed texts with the all-MiniLM-L6-v2 SageMaker endpoint and print the vectors as JSON.",
     )
-    parser.add_argument("texts", nargs="*", metavar="TEXT", help="text(s) to embed")
+    parser.add_argument(
+        "texts",
+        nargs="*",
+        metavar="TEXT",
+        help="text(s) to embed; without any, texts piped into stdin are read as with --file -",
+    )
     parser.add_argument(
         "-f",
         "--file",
@@ -142,6 +147,14 @@ def _report(message: str) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+
+
+def _stdin_is_piped() -> bool:
+    """stdin is a pipe or a file (`echo hi | python -m embeddings`), not a terminal waiting for typing."""
+    try:
+        return sys.stdin is not None and not sys.stdin.isatty()
+    except (OSError, ValueError):  # closed, or an object without a usable isatty
+        return False
 
 
 def _read_input(file: str) -> bytes:
@@ -230,6 +243,10 @@ def _run(args: argparse.Namespace, runtime_client: Any | None) -> int:
     texts = _argument_texts(list(args.texts))
     if args.file is not None:
         texts.extend(_file_texts(args.file, args.quiet))
+    if args.stdin_implied and not texts:
+        # Likely no input meant at all (a script run with stdin on /dev/null), so not an empty answer.
+        _report("python -m embeddings: error: give at least one TEXT or --file; stdin was empty (see --help)")
+        return 2
     if not args.quiet and sys.stderr is not None:
         logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
         logging.getLogger("embeddings").setLevel(logging.INFO)
@@ -258,8 +275,11 @@ def main(argv: Sequence[str] | None = None, *, runtime_client: Any | None = None
     args = parser.parse_args(argv)
     if args.pooling not in POOLING_MODES:  # argparse checks choices given on the command line, not defaults
         parser.error(f"${POOLING_ENV_VAR} is {args.pooling!r}; use one of {', '.join(POOLING_MODES)}")
+    args.stdin_implied = False
     if not args.texts and args.file is None:
-        parser.error("give at least one TEXT or --file")
+        if not _stdin_is_piped():
+            parser.error("give at least one TEXT or --file (or pipe texts into stdin)")
+        args.file, args.stdin_implied = "-", True
     try:
         return _run(args, runtime_client)
     except EmbeddingError as error:
