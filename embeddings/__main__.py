@@ -2,8 +2,8 @@
 
 Vectors go to stdout as JSON, so the output pipes into jq or a file: one TEXT gives the vector, several TEXTs or
 a --file give a list with one vector per text, in order (a --file always gives a list, so a script gets the
-same shape from a one-line file). Without a TEXT, texts piped into stdin are read as with `--file -`. Progress and errors go to stderr: a cold start can keep the command waiting
-for minutes, and saying why beats looking hung.
+same shape from a one-line file). Without a TEXT, texts piped into stdin are read as with `--file -`. Progress
+and errors go to stderr: a cold start can keep the command waiting for minutes, and saying why beats looking hung.
 
 Like any Unix tool, it fails with one line on stderr and a non-zero status, never a traceback, and it stops
 quietly when the reader of its output goes away (`| head`).
