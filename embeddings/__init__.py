@@ -4,7 +4,13 @@ Depends on boto3 only (no numpy, no torch), so a Lambda can import it from its r
 """
 
 from embeddings.batching import EMBEDDING_DIMENSION, MAX_TOKENS, BatchLimits, plan_batches
-from embeddings.client import DEFAULT_ENDPOINT_NAME, DEFAULT_INVOCATION_TIMEOUT_S, EmbeddingClient, make_runtime_client
+from embeddings.client import (
+    DEFAULT_ENDPOINT_NAME,
+    DEFAULT_INVOCATION_TIMEOUT_S,
+    MAX_CONCURRENCY_ENV_VAR,
+    EmbeddingClient,
+    make_runtime_client,
+)
 from embeddings.errors import (
     ConfigurationError,
     EmbeddingError,
@@ -29,6 +35,7 @@ __all__ = [
     "DEFAULT_ENDPOINT_NAME",
     "DEFAULT_INVOCATION_TIMEOUT_S",
     "EMBEDDING_DIMENSION",
+    "MAX_CONCURRENCY_ENV_VAR",
     "MAX_TOKENS",
     "POOLING_MODES",
     "BatchLimits",

@@ -6,6 +6,9 @@ under the serverless payload limit, and waiting out a cold start instead of fail
 An endpoint deployed with `pooling: server` answers one vector per text (~8 kB instead of ~219 kB), so batches
 are limited by `batch_size` alone. The client is told which mode the endpoint runs (the stack's `pooling`
 output) or, in `auto` mode, plans its first batch for token-level answers and learns from the answer.
+
+A call with several batches runs up to the endpoint's MaxConcurrency of them at once (see bulk.py), and hands the
+vectors back in input order.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ import json
 import logging
 import random
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import quote
 
@@ -38,10 +44,13 @@ from embeddings.batching import (
     DEFAULT_PAYLOAD_BUDGET_BYTES,
     EMBEDDING_DIMENSION,
     MIN_PAYLOAD_BYTES,
+    Batch,
     BatchLimits,
     encode_request,
     next_batch,
 )
+from embeddings.bulk import AdaptiveLimit, Run
+from embeddings.capacity import DESCRIBE_CONFIG, serverless_max_concurrency
 from embeddings.deadline import attempt_deadline
 from embeddings.errors import (
     ConfigurationError,
@@ -55,7 +64,14 @@ from embeddings.errors import (
     TransientEndpointError,
 )
 from embeddings.pooling import POOLING_MODES, sentence_vectors, vector_count
-from embeddings.retries import INVOCATION_TIMEOUT_CODE, NOT_READY_CODE, Fault, classify, full_jitter
+from embeddings.retries import (
+    INVOCATION_TIMEOUT_CODE,
+    NOT_READY_CODE,
+    PUSH_BACK_CODES,
+    Fault,
+    classify,
+    full_jitter,
+)
 from embeddings.texts import checked_texts
 
 logger = logging.getLogger(__name__)
@@ -80,8 +96,19 @@ DEFAULT_INVOCATION_TIMEOUT_S = 70.0
 invocation at 60 s, and AWS's recommended 70 s client timeout leaves 10 s for the transfer. READ_TIMEOUT_S bounds
 each socket read, which a trickling endpoint resets with every byte; this bounds the whole (see deadline.py)."""
 
+MAX_CONCURRENCY_ENV_VAR = "EMBEDDINGS_MAX_CONCURRENCY"
+"""Where the CLI and the example Lambda read max_concurrency from (the stack's `max_concurrency` output)."""
+_OUTSTANDING_BATCHES_PER_SLOT = 4
+"""Finished batches waiting for an earlier, slower one may pile up to this many per slot before planning pauses;
+enough to keep every slot busy while one batch waits out a retry, bounded so memory is too."""
+
 # SageMaker Runtime's answer for a name it does not know: "Endpoint NAME of account ID not found."
 _NOT_FOUND = re.compile(r"^Endpoint \S+ of account \S+ not found")
+
+
+def _pushed_back(fault: Fault) -> bool:
+    """The endpoint is at capacity (throttling) or still starting (cold start): fewer invocations at once."""
+    return fault.code in PUSH_BACK_CODES or fault.http_status == 429
 
 
 def _attempts(attempts: int, elapsed: float, max_wait_s: float) -> str:
@@ -136,7 +163,9 @@ class EmbeddingClient:
         backoff_base_s: float = 1.0,
         backoff_cap_s: float = 20.0,
         invocation_timeout_s: float = DEFAULT_INVOCATION_TIMEOUT_S,
-        sleep: Callable[[float], None] = time.sleep,
+        max_concurrency: int | None = None,
+        sagemaker_client: Any | None = None,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         random_fraction: Callable[[], float] = random.random,
     ) -> None:
@@ -152,12 +181,26 @@ class EmbeddingClient:
         self._backoff_base_s = settings.seconds("backoff_base_s", backoff_base_s)
         self._backoff_cap_s = settings.seconds("backoff_cap_s", backoff_cap_s)
         self.invocation_timeout_s = settings.positive_seconds("invocation_timeout_s", invocation_timeout_s)
-        self._runtime = runtime_client if runtime_client is not None else make_runtime_client(region_name)
+        self.max_concurrency = (
+            None if max_concurrency is None else settings.whole_number("max_concurrency", max_concurrency, minimum=1)
+        )
+        self._session: boto3.session.Session | None = None
+        if runtime_client is None:
+            self._session = boto3.session.Session()
+            runtime_client = make_runtime_client(region_name, session=self._session)
+        self._runtime = runtime_client
+        self._sagemaker = sagemaker_client
         self._sleep = sleep
         self._clock = clock
         self._random_fraction = random_fraction
+        self._lock = threading.Lock()
+        self._discovery_lock = threading.Lock()  # held across DescribeEndpoint, so not self._lock
         # Budget responses as token-level unless told or shown that the endpoint pools; see _check_shape.
         self._token_level = self.pooling != "server"
+        self._mode_known = self.pooling != "auto"
+        self._batches_planned = 0  # orders the evidence about the mode when answers arrive out of order
+        self._mode_evidence = 0
+        self._endpoint_concurrency: int | None = None
         # HTTP requests sent, retries included; lets callers and tests see what a call cost.
         self.requests_sent = 0
 
@@ -165,22 +208,19 @@ class EmbeddingClient:
         """One unit-length vector per text, in order, equal to sentence-transformers' normalised embeddings.
 
         Every text is checked before the first invocation; a bad one raises an `InvalidTextError` naming its
-        index, and nothing is sent.
+        index, and nothing is sent. Several batches run up to `endpoint_concurrency()` invocations at once.
+        """
+        return list(self.iter_embed(texts))
+
+    def iter_embed(self, texts: Sequence[str]) -> Iterator[list[float]]:
+        """The vectors of `embed`, in input order, each as soon as it and every one before it are ready.
+
+        For callers that write results while the rest is still being embedded (the CLI's JSON Lines). The texts
+        are checked here, before anything is sent; close the iterator (or let it go) to stop the invocations still
+        running. If a batch fails, every vector before its first text is still yielded, then its error is raised.
         """
         items = checked_texts(texts, self.limits.max_request_bytes)
-        vectors: list[list[float]] = []
-        start = 0
-        while start < len(items):
-            batch = next_batch(items, start, self.limits, token_level=self._token_level)
-            chunk = items[batch.start : batch.stop]
-            payload = self._parse(self._invoke(encode_request(chunk)))
-            try:
-                vectors.extend(sentence_vectors(payload, len(chunk), self.limits.dimension, first_index=batch.start))
-            except ResponseShapeError as error:
-                raise type(error)(f"endpoint {self.endpoint_name!r}: {error}", index=error.index) from error
-            self._check_shape(payload)
-            start = batch.stop
-        return vectors
+        return self._vectors(items)
 
     def embed_one(self, text: str) -> list[float]:
         """Convenience for the common single-text call."""
@@ -197,13 +237,85 @@ class EmbeddingClient:
             )
         return self._invoke(body)
 
-    def _check_shape(self, payload: list[Any]) -> None:
+    def _plan(self, items: list[str], start: int) -> tuple[Batch, int]:
+        """The next batch from `start`, planned with what is known of the mode now, and its planning sequence."""
+        with self._lock:
+            batch = next_batch(items, start, self.limits, token_level=self._token_level)
+            self._batches_planned += 1
+            return batch, self._batches_planned
+
+    def _vectors(self, items: list[str]) -> Iterator[list[float]]:
+        if not items:
+            return
+        batch, sequence = self._plan(items, 0)
+        if batch.stop == len(items):  # one invocation: no threads
+            yield from self._embed_batch(items, batch, sequence)
+            return
+        yield from self._concurrent_vectors(items, batch, sequence)
+
+    def _concurrent_vectors(self, items: list[str], first: Batch, sequence: int) -> Iterator[list[float]]:
+        """Batches on up to endpoint_concurrency() threads, vectors handed out in input order.
+
+        Batches are planned one at a time as slots free up, each with what the answers so far showed of the
+        pooling mode; in `auto` mode before any answer, only the first batch goes out, planned token-level, and
+        the rest waits for what it shows.
+        """
+        run = Run()
+        limit = AdaptiveLimit(self.endpoint_concurrency(), run)
+        executor = ThreadPoolExecutor(max_workers=limit.maximum, thread_name_prefix="embeddings")
+        pending: deque[Future[list[list[float]]]] = deque()
+        try:
+            pending.append(executor.submit(self._embed_batch, items, first, sequence, limit, run))
+            next_start, failed = first.stop, False
+            while True:
+                unfinished = sum(not future.done() for future in pending)
+                while (
+                    not failed
+                    and next_start < len(items)
+                    and unfinished < limit.maximum
+                    and len(pending) < limit.maximum * _OUTSTANDING_BATCHES_PER_SLOT
+                    and self._mode_known
+                ):
+                    batch, sequence = self._plan(items, next_start)
+                    pending.append(executor.submit(self._embed_batch, items, batch, sequence, limit, run))
+                    next_start, unfinished = batch.stop, unfinished + 1
+                if not pending:
+                    return
+                wait(pending, return_when=FIRST_COMPLETED)
+                failed = failed or any(future.done() and future.exception() is not None for future in pending)
+                while pending and pending[0].done():
+                    yield from pending.popleft().result()  # the first failed batch in order raises here
+        finally:
+            run.stop()
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _embed_batch(
+        self,
+        items: list[str],
+        batch: Batch,
+        sequence: int,
+        limit: AdaptiveLimit | None = None,
+        run: Run | None = None,
+    ) -> list[list[float]]:
+        chunk = items[batch.start : batch.stop]
+        payload = self._parse(self._invoke(encode_request(chunk), limit, run))
+        try:
+            vectors = sentence_vectors(payload, len(chunk), self.limits.dimension, first_index=batch.start)
+        except ResponseShapeError as error:
+            raise type(error)(f"endpoint {self.endpoint_name!r}: {error}", index=error.index) from error
+        self._check_shape(payload, sequence)
+        return vectors
+
+    def _check_shape(self, payload: list[Any], sequence: int) -> None:
         """Hold the endpoint to the mode it was named with, or learn the mode from its answer (`auto`).
 
         `auto`: a server that pools answers ~25x smaller, so later batches may be as large as batch_size allows;
         any token-level answer switches back to the pessimistic budget, e.g. after a redeploy. `client` always
         budgets token-level (a pooled answer is still a correct vector). `server` refuses a token-level answer:
         its batches were planned for one vector per text, and a larger one may break the 4 MB response limit.
+
+        Answers of concurrent batches arrive in any order; `sequence` is the batch's place in the planning order,
+        and only an answer to a batch planned later than the last evidence changes what the client believes.
         """
         token_level = [index for index, item in enumerate(payload) if vector_count(item) > 1]
         if self.pooling == "server" and token_level:
@@ -214,7 +326,59 @@ class EmbeddingClient:
                 "client (stack output pooling=client). Use pooling='client' or 'auto', or deploy with pooling: server"
             )
         if self.pooling == "auto":
-            self._token_level = bool(token_level)
+            with self._lock:
+                if sequence > self._mode_evidence:
+                    self._mode_evidence = sequence
+                    self._token_level = bool(token_level)
+                self._mode_known = True
+
+    def endpoint_concurrency(self) -> int:
+        """How many invocations this client runs at once: `max_concurrency` if set, else the endpoint's serverless
+        MaxConcurrency (read once, see capacity.py), else 1."""
+        if self.max_concurrency is not None:
+            return self.max_concurrency
+        with self._discovery_lock:
+            if self._endpoint_concurrency is None:
+                self._endpoint_concurrency = self._discover_concurrency()
+            return self._endpoint_concurrency
+
+    def _discover_concurrency(self) -> int:
+        how = (
+            f"set max_concurrency (CLI --max-concurrency, ${MAX_CONCURRENCY_ENV_VAR}) to the stack output "
+            "max_concurrency"
+        )
+        sagemaker, session = self._sagemaker, self._session
+        if sagemaker is None and hints.is_local_url(self._endpoint_url()):
+            reason = "the endpoint URL is local, and the twin serves no DescribeEndpoint"
+        elif sagemaker is None and session is None:
+            reason = "runtime_client was given without sagemaker_client to read it with"
+        else:
+            try:
+                if sagemaker is None and session is not None:
+                    sagemaker = session.client("sagemaker", region_name=self._region(), config=DESCRIBE_CONFIG)
+                found = serverless_max_concurrency(sagemaker, self.endpoint_name)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "Unknown")
+                reason = f"DescribeEndpoint failed with {code}"
+                if code in ("AccessDeniedException", "AccessDenied"):
+                    reason = (
+                        "the caller may not call sagemaker:DescribeEndpoint (the stack's invoke policy does not "
+                        "allow it)"
+                    )
+            except (BotoCoreError, ValueError) as error:
+                reason = f"DescribeEndpoint failed with {type(error).__name__}"
+            else:
+                if found is not None:
+                    logger.info(
+                        "endpoint %s: serverless MaxConcurrency %d, so up to %d invocations at once",
+                        self.endpoint_name,
+                        found,
+                        found,
+                    )
+                    return found
+                reason = "it runs on instances, which have no MaxConcurrency"
+        logger.info("endpoint %s: one invocation at a time: %s; %s", self.endpoint_name, reason, how)
+        return 1
 
     def _parse(self, body: bytes) -> Any:
         try:
@@ -222,12 +386,13 @@ class EmbeddingClient:
         except ValueError as error:
             raise ResponseShapeError(f"endpoint {self.endpoint_name!r} did not answer JSON: {body[:200]!r}") from error
 
-    def _invoke(self, body: bytes) -> bytes:
+    def _invoke(self, body: bytes, limit: AdaptiveLimit | None = None, run: Run | None = None) -> bytes:
         """One invocation, retried on transient faults until `max_wait_s` has passed since the first attempt.
 
         Each attempt has its own wall-clock deadline, `invocation_timeout_s`; no attempt starts after max_wait_s,
         so a call ends within max_wait_s + invocation_timeout_s (plus the connect timeout, at worst). Failures to
-        connect at all are retried only briefly (see CONNECTION_ATTEMPTS).
+        connect at all are retried only briefly (see CONNECTION_ATTEMPTS). Under a bulk `run`, each attempt waits
+        for a permit from `limit`, and throttling answers tighten it.
         """
         started = self._clock()
         attempt = 0
@@ -235,9 +400,18 @@ class EmbeddingClient:
         unconnected_since = started
         while True:
             attempt += 1
-            self.requests_sent += 1
+            ticket = limit.acquire() if limit is not None else 0
+            with self._lock:
+                self.requests_sent += 1
             attempt_started = self._clock()
-            outcome = self._attempt(body)
+            try:
+                outcome = self._attempt(body, run)
+            except BaseException:
+                if limit is not None:
+                    limit.release(ticket, pushed_back=False)
+                raise
+            if limit is not None:
+                limit.release(ticket, pushed_back=not isinstance(outcome, bytes) and _pushed_back(outcome[0]))
             if isinstance(outcome, bytes):
                 return outcome
             fault, last_error = outcome
@@ -272,11 +446,24 @@ class EmbeddingClient:
                 fault.code,
                 delay,
             )
-            self._sleep(delay)
+            self._wait(delay, run)
 
-    def _attempt(self, body: bytes) -> bytes | tuple[Fault, BaseException]:
+    def _wait(self, seconds: float, run: Run | None) -> None:
+        """The back-off between attempts; a stopped run ends it early (and the invocation with it)."""
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif run is not None:
+            run.stopped.wait(seconds)
+        else:
+            time.sleep(seconds)
+        if run is not None:
+            run.check()
+
+    def _attempt(self, body: bytes, run: Run | None = None) -> bytes | tuple[Fault, BaseException]:
         """One HTTP attempt under the invocation deadline: the answer, or what went wrong."""
         with attempt_deadline(self.invocation_timeout_s) as deadline:
+            if run is not None:
+                run.add(deadline)
             try:
                 response = self._runtime.invoke_endpoint(
                     EndpointName=self.endpoint_name,
@@ -289,8 +476,13 @@ class EmbeddingClient:
             except _CREDENTIAL_ERRORS as error:
                 raise self._no_credentials(error) from error
             except (ClientError, BotoCoreError) as error:
+                if run is not None:
+                    run.check()  # cut short because the run stopped, not because the endpoint was slow
                 fault = self._deadline_fault() if deadline.expired else classify(error, self.invocation_url)
                 return fault, error
+            finally:
+                if run is not None:
+                    run.discard(deadline)
 
     def _endpoint_url(self) -> str | None:
         meta = getattr(self._runtime, "meta", None)

@@ -44,6 +44,17 @@ TRANSIENT_CODES = frozenset(
     }
 )
 
+# Retry, and run fewer invocations at once: the endpoint is at its MaxConcurrency, or still starting.
+PUSH_BACK_CODES = frozenset(
+    {
+        NOT_READY_CODE,
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+    }
+)
+
 # ModelError wraps the container's own HTTP status. 502/503/504 come from the model server while its workers are
 # (re)starting or busy, and pass. 500 and 4xx come from the handler itself (the Hugging Face toolkit reports a
 # failing pipeline call as 400) and repeat for the same input, so they fail at once.
