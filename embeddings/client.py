@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import quote
@@ -212,7 +212,7 @@ class EmbeddingClient:
         """
         return list(self.iter_embed(texts))
 
-    def iter_embed(self, texts: Sequence[str]) -> Iterator[list[float]]:
+    def iter_embed(self, texts: Sequence[str]) -> Generator[list[float], None, None]:
         """The vectors of `embed`, in input order, each as soon as it and every one before it are ready.
 
         For callers that write results while the rest is still being embedded (the CLI's JSON Lines). The texts
@@ -244,7 +244,7 @@ class EmbeddingClient:
             self._batches_planned += 1
             return batch, self._batches_planned
 
-    def _vectors(self, items: list[str]) -> Iterator[list[float]]:
+    def _vectors(self, items: list[str]) -> Generator[list[float], None, None]:
         if not items:
             return
         batch, sequence = self._plan(items, 0)
@@ -253,7 +253,7 @@ class EmbeddingClient:
             return
         yield from self._concurrent_vectors(items, batch, sequence)
 
-    def _concurrent_vectors(self, items: list[str], first: Batch, sequence: int) -> Iterator[list[float]]:
+    def _concurrent_vectors(self, items: list[str], first: Batch, sequence: int) -> Generator[list[float], None, None]:
         """Batches on up to endpoint_concurrency() threads, vectors handed out in input order.
 
         Batches are planned one at a time as slots free up, each with what the answers so far showed of the

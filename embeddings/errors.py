@@ -29,6 +29,10 @@ class InputTextError(EmbeddingError, ValueError):
     """The CLI's input (a --file, stdin, an argument) cannot be read as UTF-8 text; nothing was sent."""
 
 
+class OutputFileError(EmbeddingError, ValueError):
+    """The CLI's --output cannot be written, or cannot be resumed because it is not this command's JSON Lines."""
+
+
 class InvalidTextError(EmbeddingError):
     """A text can never be embedded as given; found before the first invocation, so nothing was sent.
 
