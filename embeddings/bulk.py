@@ -4,15 +4,17 @@ A serverless endpoint with MaxConcurrency N serves N invocations at a time and t
 (ThrottlingException). One call of EmbeddingClient.embed therefore runs its batches on up to N worker threads (a
 boto3 client is thread-safe), and every attempt first takes a permit from an AdaptiveLimit, which halves the
 number allowed in flight when the endpoint pushes back and adds them back one at a time as answers succeed
-(additive increase, multiplicative decrease, as TCP does). The caller's thread plans the batches, hands them out
-and gives the vectors back in input order; a throttled batch is retried by its worker, so nothing is lost.
+(additive increase, multiplicative decrease, as TCP does). Workers take batches from a BatchFeed, which plans
+them in input order and gives the vectors back in input order to the caller's thread; a throttled batch is
+retried by its worker, so nothing is lost.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+from embeddings.batching import Batch
 from embeddings.deadline import Attempt
 
 
@@ -110,3 +112,95 @@ class AdaptiveLimit:
             else:
                 self._limit = min(float(self.maximum), self._limit + 1 / self._limit)
             self._condition.notify_all()
+
+
+class BatchFeed:
+    """Hands batches to the workers in input order, and their outcomes back to the reader in input order.
+
+    Workers take the next batch themselves as soon as they are free, so no thread switch stands between one
+    answer and the next request. `may_plan` says whether a batch may be planned while others are in flight (in
+    `auto` pooling mode, not before the first answer showed the mode). At most `window` batches are in flight or
+    done and not yet read, which bounds memory when an early batch is slow. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        first: tuple[Batch, int],
+        plan: Callable[[int], tuple[Batch, int]],
+        may_plan: Callable[[], bool],
+        window: int,
+        run: Run,
+    ) -> None:
+        self._total = total
+        self._first: tuple[Batch, int] | None = first
+        self._next_start = first[0].stop
+        self._plan = plan
+        self._may_plan = may_plan
+        self._window = window
+        self._run = run
+        self._in_flight = 0
+        self._done: dict[int, tuple[Batch, list[list[float]] | BaseException]] = {}
+        self._failed = False
+        self._awaited = 0  # the start of the batch the reader waits for
+        # One lock, two conditions: a finished batch wakes the reader only if it is the one the reader awaits,
+        # and the workers only if one may be waiting for room or for the mode; each needless wake-up is a thread
+        # switch under the GIL.
+        lock = threading.Lock()
+        self._for_work = threading.Condition(lock)
+        self._for_reader = threading.Condition(lock)
+        self._workers_waiting = 0
+        run.on_stop(self._wake_all)
+
+    def _wake_all(self) -> None:
+        with self._for_work:
+            self._for_work.notify_all()
+            self._for_reader.notify_all()
+
+    def take(self) -> tuple[Batch, int] | None:
+        """The next batch and its planning sequence, or None once there is nothing more to do."""
+        with self._for_work:
+            while True:
+                if self._run.stopped.is_set() or self._failed:
+                    return None
+                if self._first is not None:
+                    task, self._first = self._first, None
+                    self._in_flight += 1
+                    return task
+                if self._next_start >= self._total:
+                    return None
+                if len(self._done) + self._in_flight < self._window and (self._in_flight == 0 or self._may_plan()):
+                    batch, sequence = self._plan(self._next_start)
+                    self._next_start = batch.stop
+                    self._in_flight += 1
+                    return batch, sequence
+                self._workers_waiting += 1
+                self._for_work.wait()
+                self._workers_waiting -= 1
+
+    def put(self, batch: Batch, outcome: list[list[float]] | BaseException) -> None:
+        with self._for_work:
+            self._in_flight -= 1
+            self._done[batch.start] = (batch, outcome)
+            failed = isinstance(outcome, BaseException)
+            self._failed = self._failed or failed
+            if batch.start == self._awaited:
+                self._for_reader.notify()
+            if self._workers_waiting and (failed or self._in_flight == 0 or self._may_plan()):
+                self._for_work.notify_all()
+
+    def in_order(self) -> Iterator[list[list[float]]]:
+        """Each batch's vectors in input order; the first failed batch in order raises its error."""
+        start = 0
+        while start < self._total:
+            with self._for_reader:
+                self._awaited = start
+                while start not in self._done:
+                    self._for_reader.wait()
+                batch, outcome = self._done.pop(start)
+                if self._workers_waiting:
+                    self._for_work.notify_all()  # room in the window
+            if isinstance(outcome, BaseException):
+                raise outcome
+            yield outcome
+            start = batch.stop

@@ -19,9 +19,7 @@ import random
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import quote
 
@@ -49,7 +47,7 @@ from embeddings.batching import (
     encode_request,
     next_batch,
 )
-from embeddings.bulk import AdaptiveLimit, Run
+from embeddings.bulk import AdaptiveLimit, BatchFeed, Run
 from embeddings.capacity import DESCRIBE_CONFIG, serverless_max_concurrency
 from embeddings.deadline import attempt_deadline
 from embeddings.errors import (
@@ -256,38 +254,41 @@ class EmbeddingClient:
     def _concurrent_vectors(self, items: list[str], first: Batch, sequence: int) -> Generator[list[float], None, None]:
         """Batches on up to endpoint_concurrency() threads, vectors handed out in input order.
 
-        Batches are planned one at a time as slots free up, each with what the answers so far showed of the
+        Batches are planned one at a time as workers free up, each with what the answers so far showed of the
         pooling mode; in `auto` mode before any answer, only the first batch goes out, planned token-level, and
         the rest waits for what it shows.
         """
         run = Run()
         limit = AdaptiveLimit(self.endpoint_concurrency(), run)
-        executor = ThreadPoolExecutor(max_workers=limit.maximum, thread_name_prefix="embeddings")
-        pending: deque[Future[list[list[float]]]] = deque()
+        feed = BatchFeed(
+            len(items),
+            (first, sequence),
+            lambda start: self._plan(items, start),
+            lambda: self._mode_known,
+            limit.maximum * _OUTSTANDING_BATCHES_PER_SLOT,
+            run,
+        )
+
+        def work() -> None:
+            while (task := feed.take()) is not None:
+                batch, planned = task
+                outcome: list[list[float]] | BaseException
+                try:
+                    outcome = self._embed_batch(items, batch, planned, limit, run)
+                except BaseException as error:  # handed to the reader, who raises it in order
+                    outcome = error
+                feed.put(batch, outcome)
+
+        workers = [threading.Thread(target=work, name=f"embeddings_{n}") for n in range(limit.maximum)]
+        for worker in workers:
+            worker.start()
         try:
-            pending.append(executor.submit(self._embed_batch, items, first, sequence, limit, run))
-            next_start, failed = first.stop, False
-            while True:
-                unfinished = sum(not future.done() for future in pending)
-                while (
-                    not failed
-                    and next_start < len(items)
-                    and unfinished < limit.maximum
-                    and len(pending) < limit.maximum * _OUTSTANDING_BATCHES_PER_SLOT
-                    and self._mode_known
-                ):
-                    batch, sequence = self._plan(items, next_start)
-                    pending.append(executor.submit(self._embed_batch, items, batch, sequence, limit, run))
-                    next_start, unfinished = batch.stop, unfinished + 1
-                if not pending:
-                    return
-                wait(pending, return_when=FIRST_COMPLETED)
-                failed = failed or any(future.done() and future.exception() is not None for future in pending)
-                while pending and pending[0].done():
-                    yield from pending.popleft().result()  # the first failed batch in order raises here
+            for vectors in feed.in_order():
+                yield from vectors
         finally:
             run.stop()
-            executor.shutdown(wait=True, cancel_futures=True)
+            for worker in workers:
+                worker.join()
 
     def _embed_batch(
         self,

@@ -79,26 +79,37 @@ class Attempt:
 
 
 class _Watchdog:
-    """Expires attempts at their deadlines; one thread for all of them, started on demand."""
+    """Expires attempts at their deadlines; one thread for all of them, started on demand.
+
+    It is woken only when it must act sooner than it planned: a new earliest deadline, or the last running
+    attempt finishing (so an idle watchdog can end). Attempts that finish in time are dropped lazily, when the
+    watchdog next wakes; waking it for each would cost a thread switch per invocation under the GIL.
+    """
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Attempt]] = []
         self._order = itertools.count()
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._running = 0  # attempts watched and not yet finished
 
     def watch(self, attempt: Attempt) -> None:
         with self._condition:
+            earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (attempt.deadline, next(self._order), attempt))
+            self._running += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="embeddings-deadline", daemon=True)
                 self._thread.start()
-            self._condition.notify()
+            elif earliest is None or attempt.deadline < earliest:
+                self._condition.notify()
 
     def forget(self, attempt: Attempt) -> None:
-        """An attempt ended: wake the watchdog to drop it, so an idle watchdog can end."""
+        """An attempt ended; when it was the last one running, wake the watchdog to tidy up and idle."""
         with self._condition:
-            self._condition.notify()
+            self._running -= 1
+            if self._running == 0:
+                self._condition.notify()
 
     def _run(self) -> None:
         with self._condition:

@@ -45,12 +45,12 @@ def describe_shape(value: Any) -> str:
 
 
 # json.loads gives exactly int or float for a JSON number; an exact type test also rules out bool, and is what
-# keeps checking every one of ~384 numbers per vector cheap.
+# keeps checking every one of ~384 numbers per vector cheap: the set test over map(type, ...) runs in C.
 _NUMBER_TYPES = frozenset({int, float})
 
 
-def _is_number(value: Any) -> bool:
-    return type(value) in _NUMBER_TYPES
+def _all_numbers(values: list[Any]) -> bool:
+    return _NUMBER_TYPES.issuperset(map(type, values))
 
 
 def _has_batch_axis(item: Any) -> bool:
@@ -69,9 +69,9 @@ def _rows(item: Any) -> list[list[float]]:
     if _has_batch_axis(item):
         item = item[0]
     if isinstance(item, list) and item:
-        if all(_is_number(x) for x in item):
+        if _all_numbers(item):
             return [item]  # [dim]: pooled on the server.
-        if all(isinstance(row, list) and row and all(_is_number(x) for x in row) for row in item):
+        if all(isinstance(row, list) and row and _all_numbers(row) for row in item):
             return item  # [n][dim] token vectors, or [[dim]] pooled on the server.
     raise ResponseShapeError(
         "expected token vectors ([1][n][dim] or [n][dim]) or a pooled vector ([dim] or [[dim]]) per text, "
