@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -106,8 +107,8 @@ def _duration(seconds: float) -> str:
 class Progress:
     """One line on a terminal's stderr, redrawn in place: texts done of the total, the rate, the time left.
 
-    Also a stream for log records (the retry notes), which it prints on lines of their own above the progress
-    line, so the two never mix.
+    Also a stream for log records (the retry notes, written from the worker threads), which it prints on lines
+    of their own above the progress line, so the two never mix.
     """
 
     def __init__(self, stream: Any, total: int, done: int = 0) -> None:
@@ -118,6 +119,7 @@ class Progress:
         self._started = time.monotonic()
         self._drawn_at = 0.0
         self._shown = False
+        self._lock = threading.Lock()
 
     def _line(self) -> str:
         elapsed = time.monotonic() - self._started
@@ -135,18 +137,20 @@ class Progress:
             self.stream.flush()
 
     def advance(self, count: int = 1) -> None:
-        self.done += count
-        now = time.monotonic()
-        if now - self._drawn_at >= PROGRESS_INTERVAL_S or self.done == self.total:
-            self._drawn_at = now
-            self._draw(self._line())
-            self._shown = True
+        with self._lock:
+            self.done += count
+            now = time.monotonic()
+            if now - self._drawn_at >= PROGRESS_INTERVAL_S or self.done == self.total:
+                self._drawn_at = now
+                self._draw(self._line())
+                self._shown = True
 
     def write(self, text: str) -> int:
         """A log record's text: above the progress line, which is drawn again below it."""
-        self._draw(text)
-        if self._shown and text.endswith("\n"):
-            self._draw(self._line())
+        with self._lock:
+            self._draw(text)
+            if self._shown and text.endswith("\n"):
+                self._draw(self._line())
         return len(text)
 
     def flush(self) -> None:
@@ -161,8 +165,10 @@ class Progress:
             summary += f" ({new / elapsed:,.0f}/s)"
         if self._started_with:
             summary += f"; {self.done:,}/{self.total:,} done with the resumed ones"
-        self._draw(summary + "\n")
+        with self._lock:
+            self._draw(summary + "\n")
 
     def clear(self) -> None:
-        if self._shown:
-            self._draw("")
+        with self._lock:
+            if self._shown:
+                self._draw("")

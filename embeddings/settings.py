@@ -1,8 +1,8 @@
 """Checks for the client's settings, made when it is built, under the names the caller used.
 
-A bad setting found late is worse than one refused early: `max_wait_s=nan` used to pass the constructor and
-crash inside `time.sleep` after the first failed attempt, and `batch_size=2.5` or `True` quietly became a batch
-size. Every check raises `InvalidSettingError` with the argument's name, the value, and what is allowed.
+A bad setting found late is worse than one refused early: `max_wait_s=nan` would crash inside `time.sleep`
+after the first failed attempt, and `batch_size=2.5` or `True` would quietly become a batch size. Every check
+raises `InvalidSettingError` with the argument's name, the value, and what is allowed.
 """
 
 from __future__ import annotations
