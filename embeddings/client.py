@@ -279,7 +279,9 @@ class EmbeddingClient:
                     outcome = error
                 feed.put(batch, outcome)
 
-        workers = [threading.Thread(target=work, name=f"embeddings_{n}") for n in range(limit.maximum)]
+        # Every batch holds a text, so there can be no more batches than texts: no idle threads for a short call.
+        count = min(limit.maximum, len(items) - first.stop + 1)
+        workers = [threading.Thread(target=work, name=f"embeddings_{n}") for n in range(count)]
         for worker in workers:
             worker.start()
         try:
@@ -304,10 +306,10 @@ class EmbeddingClient:
             vectors = sentence_vectors(payload, len(chunk), self.limits.dimension, first_index=batch.start)
         except ResponseShapeError as error:
             raise type(error)(f"endpoint {self.endpoint_name!r}: {error}", index=error.index) from error
-        self._check_shape(payload, sequence)
+        self._check_shape(payload, sequence, batch.start)
         return vectors
 
-    def _check_shape(self, payload: list[Any], sequence: int) -> None:
+    def _check_shape(self, payload: list[Any], sequence: int, first_index: int) -> None:
         """Hold the endpoint to the mode it was named with, or learn the mode from its answer (`auto`).
 
         `auto`: a server that pools answers ~25x smaller, so later batches may be as large as batch_size allows;
@@ -320,11 +322,13 @@ class EmbeddingClient:
         """
         token_level = [index for index, item in enumerate(payload) if vector_count(item) > 1]
         if self.pooling == "server" and token_level:
-            index = token_level[0]
+            offset = token_level[0]
             raise ResponseShapeError(
-                f"endpoint {self.endpoint_name!r} answered {vector_count(payload[index])} token vectors for text "
-                f"{index}, but pooling='server' expects one pooled vector per text: the endpoint pools on the "
-                "client (stack output pooling=client). Use pooling='client' or 'auto', or deploy with pooling: server"
+                f"endpoint {self.endpoint_name!r} answered {vector_count(payload[offset])} token vectors for text "
+                f"{first_index + offset}, but pooling='server' expects one pooled vector per text: the endpoint pools "
+                "on the client (stack output pooling=client). Use pooling='client' or 'auto', or deploy with "
+                "pooling: server",
+                index=first_index + offset,
             )
         if self.pooling == "auto":
             with self._lock:

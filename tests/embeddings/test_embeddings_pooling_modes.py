@@ -107,3 +107,15 @@ def test_server_mode_refuses_a_token_level_answer_naming_the_mode(sagemaker: Fak
 
     assert ENDPOINT in str(e.value) and "pooling=client" in str(e.value)
     assert len(sagemaker.requests) == 1
+
+
+def test_server_mode_names_the_callers_index_of_a_token_level_answer(
+    sagemaker: FakeSageMaker, make_client: Any
+) -> None:
+    texts = typical_texts(10)
+    sagemaker.answer(pooled_container(), pooled_container(), synthetic_container(tokens=TOKENS))
+
+    with pytest.raises(ResponseShapeError, match=r"answered 3 token vectors for text 8, but") as caught:
+        make_client(pooling="server", batch_size=4).embed(texts)
+
+    assert caught.value.index == 8
