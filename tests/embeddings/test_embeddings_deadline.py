@@ -73,8 +73,9 @@ def test_a_trickling_answer_ends_at_the_deadline_naming_the_endpoint_and_url(run
     assert '"None"' not in message
 
 
-def test_nothing_is_left_behind_after_a_deadline(runtime_for: Any) -> None:
-    with trickle_server(trickle="body") as server:
+@pytest.mark.parametrize("trickle", ["headers", "body"])
+def test_nothing_is_left_behind_after_a_deadline(runtime_for: Any, trickle: str) -> None:
+    with trickle_server(trickle=trickle) as server:
         runtime = runtime_for(server)
         before = _open_sockets()
         client = EmbeddingClient(ENDPOINT, runtime_client=runtime, max_wait_s=0, invocation_timeout_s=DEADLINE_S)
