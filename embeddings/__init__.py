@@ -4,14 +4,23 @@ Depends on boto3 only (no numpy, no torch), so a Lambda can import it from its r
 """
 
 from embeddings.batching import EMBEDDING_DIMENSION, MAX_TOKENS, BatchLimits, plan_batches
-from embeddings.client import DEFAULT_ENDPOINT_NAME, EmbeddingClient, make_runtime_client
+from embeddings.client import (
+    DEFAULT_ENDPOINT_NAME,
+    DEFAULT_INVOCATION_TIMEOUT_S,
+    MAX_CONCURRENCY_ENV_VAR,
+    EmbeddingClient,
+    make_runtime_client,
+)
 from embeddings.errors import (
     ConfigurationError,
     EmbeddingError,
     EndpointError,
     EndpointNotReadyError,
+    EndpointUnreachableError,
     InvalidSettingError,
     InvalidTextError,
+    InvalidVectorError,
+    InvocationTimeoutError,
     MissingCredentialsError,
     PermanentEndpointError,
     ResponseShapeError,
@@ -24,7 +33,9 @@ from embeddings.pooling import POOLING_MODES, sentence_vector, sentence_vectors
 
 __all__ = [
     "DEFAULT_ENDPOINT_NAME",
+    "DEFAULT_INVOCATION_TIMEOUT_S",
     "EMBEDDING_DIMENSION",
+    "MAX_CONCURRENCY_ENV_VAR",
     "MAX_TOKENS",
     "POOLING_MODES",
     "BatchLimits",
@@ -33,8 +44,11 @@ __all__ = [
     "EmbeddingError",
     "EndpointError",
     "EndpointNotReadyError",
+    "EndpointUnreachableError",
     "InvalidSettingError",
     "InvalidTextError",
+    "InvalidVectorError",
+    "InvocationTimeoutError",
     "MissingCredentialsError",
     "PermanentEndpointError",
     "ResponseShapeError",

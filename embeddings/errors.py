@@ -29,6 +29,10 @@ class InputTextError(EmbeddingError, ValueError):
     """The CLI's input (a --file, stdin, an argument) cannot be read as UTF-8 text; nothing was sent."""
 
 
+class OutputFileError(EmbeddingError, ValueError):
+    """The CLI's --output cannot be written, or cannot be resumed because it is not this command's JSON Lines."""
+
+
 class InvalidTextError(EmbeddingError):
     """A text can never be embedded as given; found before the first invocation, so nothing was sent.
 
@@ -54,7 +58,22 @@ class TextTooLargeError(InvalidTextError, ValueError):
 
 
 class ResponseShapeError(EmbeddingError):
-    """The endpoint answered, but not with the vectors expected: another model, or not the pooling mode named."""
+    """The endpoint answered, but not with the vectors expected: another model, or not the pooling mode named.
+
+    `index` is the position in the caller's list of the text whose answer is wrong, or None when the answer as a
+    whole is (not JSON, the wrong number of entries). Not retried: the same request gets the same answer.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class InvalidVectorError(ResponseShapeError):
+    """A text's answer has the right shape but is no direction: all zeros, too short, too long for a float, NaN.
+
+    Handing it out would put zeros or noise into an index where they match nothing, or everything.
+    """
 
 
 class EndpointError(EmbeddingError):
@@ -101,3 +120,51 @@ class TransientEndpointError(EndpointError):
 
 class EndpointNotReadyError(TransientEndpointError):
     """The last answer was ModelNotReadyException: a serverless cold start that took longer than `max_wait_s`."""
+
+
+class InvocationTimeoutError(TransientEndpointError):
+    """The last attempt got no complete answer within `invocation_timeout_s` (headers and body, wall clock).
+
+    `url` is the invocation URL the attempt went to, `timeout_s` the deadline. A retry helps if the network or the
+    endpoint was briefly slow; one batch that really needs longer fails again (send smaller batches).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint_name: str,
+        attempts: int,
+        elapsed_s: float,
+        last_error: BaseException,
+        url: str,
+        timeout_s: float,
+    ) -> None:
+        super().__init__(
+            message, endpoint_name=endpoint_name, attempts=attempts, elapsed_s=elapsed_s, last_error=last_error
+        )
+        self.url = url
+        self.timeout_s = timeout_s
+
+
+class EndpointUnreachableError(TransientEndpointError):
+    """No connection could be made to `url` (refused, unreachable, DNS, connect timeout), after a few quick tries.
+
+    Nothing reached the endpoint. A retry helps once the cause is gone (the twin started, the network back); a
+    wrong URL or region fails the same way every time.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint_name: str,
+        attempts: int,
+        elapsed_s: float,
+        last_error: BaseException,
+        url: str,
+    ) -> None:
+        super().__init__(
+            message, endpoint_name=endpoint_name, attempts=attempts, elapsed_s=elapsed_s, last_error=last_error
+        )
+        self.url = url

@@ -1,8 +1,8 @@
 """Texts from a file, one per line, where a line is what `wc -l`, `sed -n 5p` and every editor call a line.
 
-The CLI used `str.splitlines()`, which also breaks at U+2028, U+2029, U+0085, `\\f`, `\\v` and `\\x1c`-`\\x1e`:
-a 4-line file gave 7 vectors, and every vector after the first such character was printed for the wrong line.
-Here only `\\n` ends a line, so the i-th vector always belongs to the i-th line.
+`str.splitlines()` also breaks at U+2028, U+2029, U+0085, `\\f`, `\\v` and `\\x1c`-`\\x1e`: with it a 4-line
+file could give 7 vectors, every one after the first such character printed for the wrong line. Here only `\\n`
+ends a line, so the i-th vector always belongs to the i-th line.
 """
 
 from __future__ import annotations

@@ -16,14 +16,19 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from embeddings.errors import ResponseShapeError
+from embeddings.errors import InvalidVectorError, ResponseShapeError
 
 POOLING_MODES = ("auto", "client", "server")
 """Who pools, as the stack's `pooling` output says: `client` (token-level answers), `server` (one vector per
 text), or `auto`: find out from the answers."""
 
-# torch.nn.functional.normalize's default eps; an all-zero vector stays all-zero instead of dividing by zero.
-_NORM_EPS = 1e-12
+ZERO_NORM_FLOOR = 1e-12
+"""A pooled vector shorter than this counts as zero and is refused. It is torch.nn.functional.normalize's eps,
+which sentence-transformers normalises with: below it the reference answers no unit vector either (it divides by
+the eps), so nothing the client could hand out would match it."""
+
+UNIT_TOLERANCE = 1e-9
+"""How far from 1 a handed-out vector's length may be; float64 rounding over 384 values stays below 1e-15."""
 
 
 def describe_shape(value: Any) -> str:
@@ -40,12 +45,12 @@ def describe_shape(value: Any) -> str:
 
 
 # json.loads gives exactly int or float for a JSON number; an exact type test also rules out bool, and is what
-# keeps checking every one of ~384 numbers per vector cheap.
+# keeps checking every one of ~384 numbers per vector cheap: the set test over map(type, ...) runs in C.
 _NUMBER_TYPES = frozenset({int, float})
 
 
-def _is_number(value: Any) -> bool:
-    return type(value) in _NUMBER_TYPES
+def _all_numbers(values: list[Any]) -> bool:
+    return _NUMBER_TYPES.issuperset(map(type, values))
 
 
 def _has_batch_axis(item: Any) -> bool:
@@ -64,9 +69,9 @@ def _rows(item: Any) -> list[list[float]]:
     if _has_batch_axis(item):
         item = item[0]
     if isinstance(item, list) and item:
-        if all(_is_number(x) for x in item):
+        if _all_numbers(item):
             return [item]  # [dim]: pooled on the server.
-        if all(isinstance(row, list) and row and all(_is_number(x) for x in row) for row in item):
+        if all(isinstance(row, list) and row and _all_numbers(row) for row in item):
             return item  # [n][dim] token vectors, or [[dim]] pooled on the server.
     raise ResponseShapeError(
         "expected token vectors ([1][n][dim] or [n][dim]) or a pooled vector ([dim] or [[dim]]) per text, "
@@ -85,9 +90,41 @@ def vector_count(item: Any) -> int:
 
 
 def l2_normalize(vector: Sequence[float]) -> list[float]:
-    """Unit length, so that a dot product is the cosine, as with `normalize_embeddings=True`."""
-    norm = max(math.sqrt(sum(x * x for x in vector)), _NORM_EPS)
-    return [x / norm for x in vector]
+    """Unit length, so that a dot product is the cosine, as with `normalize_embeddings=True`.
+
+    math.hypot scales internally, so a vector of 1e200s or 1e-300s keeps its direction where a plain sum of
+    squares overflows to infinity or underflows to zero. Raises InvalidVectorError when there is no direction
+    to keep: non-finite values, a length of zero or below ZERO_NORM_FLOOR, or one beyond the largest float.
+    """
+    norm = math.hypot(*vector)
+    if not math.isfinite(norm):
+        if not all(math.isfinite(x) for x in vector):
+            raise InvalidVectorError("the endpoint returned non-finite values (NaN or infinity)")
+        largest = max(abs(x) for x in vector)
+        raise InvalidVectorError(f"the vector's length overflows a float (largest value {largest:.3g})")
+    if norm < ZERO_NORM_FLOOR:
+        what = "all zeros" if norm == 0 else f"length {norm:.3g} is below {ZERO_NORM_FLOOR:g}, which counts as zero"
+        raise InvalidVectorError(f"the vector is {what}: it has no direction to normalise")
+    unit = [x / norm for x in vector]
+    length = math.hypot(*unit)
+    if abs(length - 1.0) > UNIT_TOLERANCE:
+        raise InvalidVectorError(f"the vector normalised to length {length!r}, not 1 within {UNIT_TOLERANCE:g}")
+    return unit
+
+
+def _mean(rows: list[list[float]]) -> list[float]:
+    """The column means; a pooled answer is its own mean.
+
+    The plain sum is the fast path. If it overflowed although each value was finite (token values near 1e308),
+    the mean is taken again from values divided first, which cannot overflow.
+    """
+    count = len(rows)
+    if count == 1:
+        return rows[0]
+    mean = [sum(column) / count for column in zip(*rows, strict=True)]
+    if all(map(math.isfinite, mean)) or not all(math.isfinite(x) for row in rows for x in row):
+        return mean
+    return [sum(x / count for x in column) for column in zip(*rows, strict=True)]
 
 
 def sentence_vector(item: Any, dimension: int | None = None) -> list[float]:
@@ -100,24 +137,26 @@ def sentence_vector(item: Any, dimension: int | None = None) -> list[float]:
         raise ResponseShapeError(
             f"vectors have {width} dimensions, expected {dimension} (is this the all-MiniLM-L6-v2 endpoint?)"
         )
-    count = len(rows)
-    # A pooled answer is its own mean.
-    mean = rows[0] if count == 1 else [sum(column) / count for column in zip(*rows, strict=True)]
-    if not all(math.isfinite(x) for x in mean):
-        raise ResponseShapeError("the endpoint returned non-finite values (NaN or infinity)")
-    return l2_normalize(mean)
+    return l2_normalize(_mean(rows))
 
 
-def sentence_vectors(payload: Any, expected_count: int, dimension: int | None = None) -> list[list[float]]:
-    """The whole response of one invocation: one entry per input text, in input order."""
+def sentence_vectors(
+    payload: Any, expected_count: int, dimension: int | None = None, *, first_index: int = 0
+) -> list[list[float]]:
+    """The whole response of one invocation: one entry per input text, in input order.
+
+    `first_index` is the caller's index of the invocation's first text, so an error names the text as the caller
+    numbers it, not as the batch does.
+    """
     if not isinstance(payload, list) or len(payload) != expected_count:
         raise ResponseShapeError(
             f"expected a JSON list with one entry per text ({expected_count}), got {describe_shape(payload)}"
         )
     vectors: list[list[float]] = []
-    for index, item in enumerate(payload):
+    for offset, item in enumerate(payload):
         try:
             vectors.append(sentence_vector(item, dimension))
         except ResponseShapeError as error:
-            raise ResponseShapeError(f"text {index}: {error}") from error
+            index = first_index + offset
+            raise type(error)(f"text {index}: {error}", index=index) from error
     return vectors

@@ -1,8 +1,8 @@
 """Checks for the client's settings, made when it is built, under the names the caller used.
 
-A bad setting found late is worse than one refused early: `max_wait_s=nan` used to pass the constructor and
-crash inside `time.sleep` after the first failed attempt, and `batch_size=2.5` or `True` quietly became a batch
-size. Every check raises `InvalidSettingError` with the argument's name, the value, and what is allowed.
+A bad setting found late is worse than one refused early: `max_wait_s=nan` would crash inside `time.sleep`
+after the first failed attempt, and `batch_size=2.5` or `True` would quietly become a batch size. Every check
+raises `InvalidSettingError` with the argument's name, the value, and what is allowed.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ def seconds(name: str, value: Any) -> float:
     """A finite, non-negative number of seconds: nan and inf would break `time.sleep` or wait forever."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
         raise InvalidSettingError(f"{name} must be a finite number of seconds, 0 or more, got {value!r}")
+    return float(value)
+
+
+def positive_seconds(name: str, value: Any) -> float:
+    """A finite number of seconds above 0: a deadline of 0 would fail every call before it is sent."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise InvalidSettingError(f"{name} must be a finite number of seconds above 0, got {value!r}")
     return float(value)
 
 

@@ -1,8 +1,8 @@
 """Checks on the texts of one call, all made before the first invocation, so a bad text costs nothing.
 
-Found batch by batch, a bad text used to be expensive and vague: with 2,000 good texts and one lone surrogate the
-client sent 107 invocations over 13.5 s, then raised a bare UnicodeEncodeError that named no text. Each check
-here is cheap next to an invocation (one UTF-8 encode and one JSON dump per text).
+Found batch by batch, a bad text would be expensive and vague: 2,000 good texts and one lone surrogate cost 107
+invocations over 13.5 s before a bare UnicodeEncodeError that names no text. Each check here is cheap next to an
+invocation (one UTF-8 encode and one JSON dump per text).
 """
 
 from __future__ import annotations
@@ -50,6 +50,6 @@ def checked_texts(texts: Any, max_request_bytes: int) -> list[str]:
             item.encode("utf-8")
         except UnicodeEncodeError as error:
             raise _unencodable(index, item, error) from None
-        if (error := too_large(index, item, max_request_bytes)) is not None:
-            raise error
+        if (oversize := too_large(index, item, max_request_bytes)) is not None:
+            raise oversize
     return items

@@ -183,6 +183,17 @@ def pooled_container() -> Responder:
     return respond
 
 
+class Terminal(io.StringIO):
+    """stdin as an interactive shell has it: a terminal, where nothing is piped."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def piped(data: bytes) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(data))
+
+
 class FakeClock:
     """monotonic() and sleep() for the client: sleeping advances time instead of waiting."""
 

@@ -17,6 +17,7 @@ from tests.embeddings.embeddings_fakes import (
     DIMENSION,
     ENDPOINT,
     FakeSageMaker,
+    Terminal,
     endpoint_not_found,
     ok_json,
     synthetic_container,
@@ -84,7 +85,10 @@ def test_endpoint_errors_are_reported_on_stderr(sagemaker: FakeSageMaker, capsys
     assert err.startswith("error: endpoint 'alex-embedding-endpoint'") and "not found" in err
 
 
-def test_no_text_is_a_usage_error(sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_text_is_a_usage_error(
+    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal())
     with pytest.raises(SystemExit) as caught:
         run([], sagemaker, capsys)
     assert caught.value.code == 2

@@ -15,6 +15,8 @@ from embeddings.__main__ import main
 from embeddings.lines import split_lines
 from tests.embeddings.embeddings_fakes import (
     FakeSageMaker,
+    Terminal,
+    piped,
     pooled_container,
     synthetic_container,
     synthetic_row,
@@ -121,6 +123,48 @@ def test_stdin_the_same_way(
     assert len(sagemaker.requests) == 1
 
 
+def test_piped_stdin_without_a_text_is_read_like_file_dash(
+    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`echo hello | python -m embeddings`: a list, one vector per line, as with --file -."""
+    sagemaker.answer(synthetic_container())
+    monkeypatch.setattr("sys.stdin", piped(b"hello\nworld\n"))
+
+    code, out, _ = run(["--quiet"], sagemaker, capsys)
+
+    assert code == 0
+    assert json.loads(out) == [pytest.approx(unit(synthetic_row(t))) for t in ("hello", "world")]
+    assert sagemaker.request_bodies[0]["inputs"] == ["hello", "world"]
+
+
+def test_a_text_wins_over_piped_stdin(
+    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sagemaker.answer(synthetic_container())
+    monkeypatch.setattr("sys.stdin", piped(b"not read\n"))
+
+    code, out, _ = run(["argument", "--quiet"], sagemaker, capsys)
+
+    assert code == 0 and json.loads(out) == pytest.approx(unit(synthetic_row("argument")))
+    assert sagemaker.request_bodies[0]["inputs"] == ["argument"]
+
+
+def test_nothing_on_a_terminal_or_an_empty_pipe_is_a_usage_error(
+    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal())
+    with pytest.raises(SystemExit) as caught:
+        run([], sagemaker, capsys)
+    assert caught.value.code == 2
+    assert "give at least one TEXT or --file (or pipe texts into stdin)" in capsys.readouterr().err
+
+    monkeypatch.setattr("sys.stdin", piped(b""))  # e.g. a script run with stdin on /dev/null
+    code, out, err = run([], sagemaker, capsys)
+    assert (code, out) == (2, "")
+    assert err == "python -m embeddings: error: give at least one TEXT or --file; stdin was empty (see --help)\n"
+    assert sagemaker.requests == []
+
+
 def test_unreadable_inputs_are_one_line_errors(
     sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -141,12 +185,17 @@ def test_unreadable_inputs_are_one_line_errors(
         (["--max-wait", "inf"], "argument --max-wait: must be .* got 'inf'"),
         (["--max-wait", "-1"], "argument --max-wait: must be .* got '-1'"),
         (["--pooling", "both"], "argument --pooling: invalid choice: 'both'"),
-        ([], "give at least one TEXT or --file"),
+        ([], "give at least one TEXT or --file"),  # stdin is a terminal here
     ],
 )
 def test_bad_options_are_one_line_usage_errors(
-    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+    sagemaker: FakeSageMaker,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    expected: str,
 ) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal())
     with pytest.raises(SystemExit) as caught:
         run([*argv, *(["x"] if argv else [])], sagemaker, capsys)
     err = capsys.readouterr().err

@@ -4,6 +4,7 @@ fake SageMaker answers; no AWS, no model. Few and small: each test is one short-
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,3 +64,11 @@ def test_a_closed_stdin_is_an_error() -> None:
     result = _shell("$STUB --file - <&-")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == "error: cannot read texts from stdin: it is closed\n"
+
+
+def test_texts_piped_into_stdin() -> None:
+    """`echo hello | python -m embeddings` answers hello's vector, in a list as --file - does."""
+    result = _shell('printf "hello\\nworld\\n" | $STUB --quiet')
+    assert (result.returncode, result.stderr) == (0, "")
+    vectors = json.loads(result.stdout)
+    assert len(vectors) == 2 and all(len(vector) == 384 for vector in vectors)

@@ -19,6 +19,7 @@ from embeddings.batching import (
     response_bytes_bound,
     vector_json_bound,
 )
+from embeddings.errors import InvalidVectorError
 from embeddings.pooling import l2_normalize, sentence_vector, sentence_vectors
 from tests.embeddings.embeddings_fakes import DIMENSION, cosine
 
@@ -132,4 +133,5 @@ def test_server_pooled_answers_give_the_same_vectors(sentence_transformer: Any, 
 def test_mean_pooling_arithmetic() -> None:
     assert sentence_vector([[[1.0, 0.0], [0.0, 1.0]]]) == pytest.approx([2**-0.5, 2**-0.5])
     assert sentence_vector([[1.0, 2.0], [3.0, 2.0]]) == pytest.approx(l2_normalize([2.0, 2.0]))
-    assert sentence_vector([[0.0, 0.0]]) == [0.0, 0.0]  # no division by zero
+    with pytest.raises(InvalidVectorError, match="all zeros"):
+        sentence_vector([[0.0, 0.0]])

@@ -107,3 +107,29 @@ def test_server_mode_refuses_a_token_level_answer_naming_the_mode(sagemaker: Fak
 
     assert ENDPOINT in str(e.value) and "pooling=client" in str(e.value)
     assert len(sagemaker.requests) == 1
+
+
+def test_server_mode_names_the_callers_index_of_a_token_level_answer(
+    sagemaker: FakeSageMaker, make_client: Any
+) -> None:
+    texts = typical_texts(10)
+    sagemaker.answer(pooled_container(), pooled_container(), synthetic_container(tokens=TOKENS))
+
+    with pytest.raises(ResponseShapeError, match=r"answered 3 token vectors for text 8, but") as caught:
+        make_client(pooling="server", batch_size=4).embed(texts)
+
+    assert caught.value.index == 8
+
+
+def test_auto_believes_the_latest_planned_batch_not_the_latest_answer(make_client: Any) -> None:
+    """Concurrent answers arrive in any order: an answer to an earlier-planned batch is older news."""
+    client = make_client()
+    pooled = [[[0.6, 0.8]]]
+    token_level = [[[0.6, 0.8], [0.8, 0.6]]]
+
+    client._check_shape(token_level, 5, 0)  # planned fifth: the endpoint answers token vectors
+    client._check_shape(pooled, 3, 0)  # planned third, answered later: says nothing newer
+    assert client._token_level is True
+
+    client._check_shape(pooled, 6, 0)
+    assert client._token_level is False

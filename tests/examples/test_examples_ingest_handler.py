@@ -189,15 +189,45 @@ def test_a_pooling_setting_works_with_this_client(load_handler: LoadHandler) -> 
     assert answer["count"] == 1 and len(answer["vectors"][0]) == 384
 
 
+def test_max_concurrency_from_the_environment_runs_batches_at_once(
+    load_handler: LoadHandler, sentence_transformer: Any
+) -> None:
+    """The stack's max_concurrency output, as the function gets it; the twin serves 2 at once, like the stack."""
+    handler = load_handler(EMBEDDINGS_MAX_CONCURRENCY="2", EMBEDDINGS_POOLING="client")
+    texts = [f"{TEXTS[0]} Chunk {i} of the document." for i in range(24)]
+
+    answer = handler.handle({"texts": texts}, None)
+
+    assert handler.client.max_concurrency == 2 and handler.client.requests_sent >= 3  # several batches
+    reference = sentence_transformer.encode(texts[::8], normalize_embeddings=True)
+    for vector, expected in zip(answer["vectors"][::8], reference, strict=True):
+        assert cosine(vector, expected.tolist()) >= 0.9999
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({"SAGEMAKER_ENDPOINT": None}, "SAGEMAKER_ENDPOINT is not set"),
-        ({"EMBEDDINGS_MAX_WAIT_S": "3 minutes"}, "EMBEDDINGS_MAX_WAIT_S '3 minutes' is not a number of seconds"),
+        ({"SAGEMAKER_ENDPOINT": "my_endpoint"}, "SAGEMAKER_ENDPOINT is 'my_endpoint'; it must be an endpoint name"),
+        (
+            {"EMBEDDINGS_MAX_WAIT_S": "3 minutes"},
+            "EMBEDDINGS_MAX_WAIT_S is '3 minutes'; it must be a finite number of seconds, 0 or more",
+        ),
+        ({"EMBEDDINGS_MAX_WAIT_S": "1e400"}, "EMBEDDINGS_MAX_WAIT_S is '1e400'; it must be a finite number"),
+        ({"EMBEDDINGS_MAX_WAIT_S": "-1"}, "EMBEDDINGS_MAX_WAIT_S is '-1'; it must be a finite number"),
+        ({"EMBEDDINGS_POOLING": "both"}, "EMBEDDINGS_POOLING is 'both'; it must be one of auto, client, server"),
+        ({"EMBEDDINGS_MAX_CONCURRENCY": "0"}, "EMBEDDINGS_MAX_CONCURRENCY is '0'; it must be a whole number"),
+        ({"EMBEDDINGS_MAX_CONCURRENCY": "2.5"}, "EMBEDDINGS_MAX_CONCURRENCY is '2.5'; it must be a whole number"),
+        ({"SAGEMAKER_REGION": "eu west 1"}, "SAGEMAKER_REGION is 'eu west 1'; it must be an AWS region"),
     ],
 )
-def test_a_bad_environment_fails_at_start_naming_the_variable(
+def test_a_bad_environment_fails_at_start_naming_the_variable_and_its_value(
     load_handler: LoadHandler, env: dict[str, str | None], message: str
 ) -> None:
-    with pytest.raises(RuntimeError, match=message):
+    with pytest.raises(RuntimeError) as caught:
         load_handler(**env)
+
+    text = str(caught.value)
+    assert text.startswith(message), text
+    # The client's own names for its settings, and the values as Python read them, would mislead here.
+    assert not any(name in text for name in ("max_wait_s", "max_concurrency=", "got inf", "got -1.0"))

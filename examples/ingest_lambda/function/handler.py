@@ -8,16 +8,26 @@ Bad event: {"error": "<what is wrong and what is allowed>"}, returned rather tha
          EMBEDDINGS_MAX_WAIT_S) raise, so the invocation fails visibly and queue or async invocations retry it.
 
 Environment (set by the example's Pulumi program from the embedding stack's outputs): SAGEMAKER_ENDPOINT
-(required), SAGEMAKER_REGION, EMBEDDINGS_MAX_WAIT_S, EMBEDDINGS_POOLING.
+(required), SAGEMAKER_REGION, EMBEDDINGS_MAX_WAIT_S, EMBEDDINGS_POOLING, EMBEDDINGS_MAX_CONCURRENCY (the stack's
+`max_concurrency` output: the function's role may not read it with DescribeEndpoint). An empty variable counts as
+unset. A bad value fails the import (the function's init) with an error naming the variable and its value as set.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
-from embeddings import EmbeddingClient, InvalidTextError
+from embeddings import (
+    POOLING_MODES,
+    ConfigurationError,
+    EmbeddingClient,
+    InvalidSettingError,
+    InvalidTextError,
+    settings,
+)
 
 # ~8 kB of JSON per vector keeps an answer far under Lambda's 6 MB response limit, and the work within the timeout.
 MAX_TEXTS_PER_EVENT = 100
@@ -30,23 +40,69 @@ class BadEventError(ValueError):
     pass
 
 
+class EnvironmentSettingError(RuntimeError):
+    """A variable of the function's environment is missing or has a value the client cannot use."""
+
+
+def _from_environment(name: str, parse: Callable[[str], Any], allowed: str) -> Any:
+    """The variable's value as `parse` reads it, None if unset or empty; else an error showing it as set."""
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    try:
+        return parse(raw)
+    except (ValueError, InvalidSettingError):
+        raise EnvironmentSettingError(f"{name} is {raw!r}; it must be {allowed}") from None
+
+
+def _seconds(raw: str) -> float:
+    return settings.seconds("seconds", float(raw))
+
+
+def _whole_number(raw: str) -> int:
+    return settings.whole_number("count", int(raw), minimum=1)
+
+
 def client_from_environment() -> EmbeddingClient:
     """One client per execution environment: its boto3 client and its knowledge of the endpoint are reused."""
-    endpoint_name = os.environ.get("SAGEMAKER_ENDPOINT")
-    if not endpoint_name:
-        raise RuntimeError("SAGEMAKER_ENDPOINT is not set: set it to the embedding stack's endpoint_name output")
-    options: dict[str, Any] = {"region_name": os.environ.get("SAGEMAKER_REGION") or None}
-    max_wait = os.environ.get("EMBEDDINGS_MAX_WAIT_S")
-    if max_wait:
-        try:
-            options["max_wait_s"] = float(max_wait)
-        except ValueError:
-            raise RuntimeError(f"EMBEDDINGS_MAX_WAIT_S {max_wait!r} is not a number of seconds") from None
-    # Where the endpoint pools (the stack's `pooling` output); told, the client plans every batch for it.
-    pooling = os.environ.get("EMBEDDINGS_POOLING")
-    if pooling:
-        options["pooling"] = pooling
-    return EmbeddingClient(endpoint_name, **options)
+    endpoint_name = _from_environment(
+        "SAGEMAKER_ENDPOINT",
+        lambda raw: settings.endpoint_name(raw),
+        "an endpoint name (1-63 letters, digits and hyphens): the embedding stack's endpoint_name output",
+    )
+    if endpoint_name is None:
+        raise EnvironmentSettingError(
+            "SAGEMAKER_ENDPOINT is not set: set it to the embedding stack's endpoint_name output"
+        )
+    options: dict[str, Any] = {
+        "max_wait_s": _from_environment(
+            "EMBEDDINGS_MAX_WAIT_S", _seconds, "a finite number of seconds, 0 or more, such as 180"
+        ),
+        # Where the endpoint pools (the stack's `pooling` output); told, the client plans every batch for it.
+        "pooling": _from_environment(
+            "EMBEDDINGS_POOLING",
+            lambda raw: settings.one_of("pooling", raw, POOLING_MODES),
+            f"one of {', '.join(POOLING_MODES)}: the embedding stack's pooling output",
+        ),
+        # The role may invoke the endpoint but not describe it, so its MaxConcurrency comes from here.
+        "max_concurrency": _from_environment(
+            "EMBEDDINGS_MAX_CONCURRENCY",
+            _whole_number,
+            "a whole number of at least 1: the embedding stack's max_concurrency output",
+        ),
+    }
+    region = os.environ.get("SAGEMAKER_REGION") or None
+    try:
+        return EmbeddingClient(
+            endpoint_name, region_name=region, **{key: value for key, value in options.items() if value is not None}
+        )
+    except ConfigurationError as error:
+        if region is None:
+            raise
+        raise EnvironmentSettingError(
+            f"SAGEMAKER_REGION is {region!r}; it must be an AWS region such as us-east-1 (the embedding stack's "
+            f"region output): {error}"
+        ) from None
 
 
 def texts_of(event: Any) -> list[str]:
