@@ -5,6 +5,7 @@ AWS_ENDPOINT_URL_* variables and dummy credentials, exactly as it would talk to 
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -14,13 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import boto3
 import pytest
 
 from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
 from local_endpoint.artifact import ArtifactContainer
 from tests.paths import MODEL_ARTIFACT_DIR
-from tests.smoke.smoke_support import REGION
+from tests.smoke.smoke_support import local_client
 
 _MOTO_LISTENING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 
@@ -34,6 +34,7 @@ def moto_url() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env={name: value for name, value in os.environ.items() if not name.startswith("AWS_")},
     )
     try:
         assert process.stderr is not None
@@ -60,9 +61,7 @@ def _drain(stream: IO[str]) -> None:
 
 
 def _create_endpoint(url: str) -> None:
-    sagemaker = boto3.session.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
-    ).client("sagemaker", endpoint_url=url)
+    sagemaker = local_client("sagemaker", endpoint_url=url)
     sagemaker.create_model(
         ModelName="alex-embedding-model",
         ExecutionRoleArn="arn:aws:iam::123456789012:role/alex-sagemaker-execution",

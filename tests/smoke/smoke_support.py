@@ -8,6 +8,10 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
 
 from tests.paths import PROJECT_DIR
 
@@ -17,6 +21,18 @@ SMOKE_SCRIPT = PROJECT_DIR / "scripts" / "smoke.py"
 PROCESS_TIMEOUT_S = 120  # a guard against a hang, not a measurement
 # What the smoke reads besides AWS_*: a test must not inherit them from the shell that runs it.
 SMOKE_VARIABLES = ("ENDPOINT", "REGION", "POOLING", "STACK", "MAKEFLAGS", "MAKELEVEL")
+
+
+def local_client(service: str, **options: Any) -> Any:
+    """A boto3 client with dummy credentials in REGION, made as if the machine had no AWS configuration: an
+    AWS_PROFILE of the shell running the tests would otherwise be looked up, and fail."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_CONFIG_FILE", os.devnull)
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+        return session.client(service, **options)
 
 
 def fake_pulumi(folder: Path, outputs: object, *, exit_code: int = 0, stderr: str = "") -> Path:

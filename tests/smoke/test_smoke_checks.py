@@ -11,18 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from scripts import smoke
-from tests.smoke.smoke_support import SMOKE_VARIABLES, fake_pulumi, pulumi_calls
+from tests.smoke.smoke_support import REGION, SMOKE_VARIABLES, fake_pulumi, local_client, pulumi_calls
 
 REFERENCE = smoke.load_reference()
 REF = list(REFERENCE.vector)
 NAME = "alex-embedding-endpoint"
-TARGET = smoke.Target(NAME, "eu-west-1", "server", "ENDPOINT", "from REGION", "from POOLING")
+TARGET = smoke.Target(NAME, REGION, "server", "ENDPOINT", "from REGION", "from POOLING")
 # The tutorial's request exactly: botocore's Stubber compares these before anything is serialised.
 TUTORIAL_REQUEST = {"EndpointName": NAME, "Body": '{"inputs": "vectorize me"}', "ContentType": "application/json"}
 
@@ -164,14 +163,9 @@ def fake_time() -> FakeTime:
     return FakeTime()
 
 
-def _client(service: str) -> Any:
-    session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1")
-    return session.client(service)
-
-
 @pytest.fixture
 def runtime() -> Iterator[tuple[Any, Stubber]]:
-    client = _client("sagemaker-runtime")
+    client = local_client("sagemaker-runtime")
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
@@ -179,7 +173,7 @@ def runtime() -> Iterator[tuple[Any, Stubber]]:
 
 @pytest.fixture
 def sagemaker() -> Iterator[tuple[Any, Stubber]]:
-    client = _client("sagemaker")
+    client = local_client("sagemaker")
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
@@ -231,7 +225,7 @@ def test_a_cold_start_longer_than_the_deadline_fails(runtime: tuple[Any, Stubber
 
     assert failure.value.exit_code == 1
     assert "still answers ModelNotReadyException after 3 s and 3 attempts" in str(failure.value)
-    assert f"aws logs tail /aws/sagemaker/Endpoints/{NAME} --region eu-west-1" in str(failure.value)
+    assert f"aws logs tail /aws/sagemaker/Endpoints/{NAME} --region {REGION}" in str(failure.value)
 
 
 @pytest.mark.parametrize(
@@ -243,7 +237,7 @@ def test_a_cold_start_longer_than_the_deadline_fails(runtime: tuple[Any, Stubber
             f"Endpoint {NAME} of account 123456789012 not found.",
             {},
             3,
-            f"endpoint {NAME} not found in eu-west-1 (InvokeEndpoint:",
+            f"endpoint {NAME} not found in {REGION} (InvokeEndpoint:",
             id="unknown-name",
         ),
         pytest.param(
@@ -292,7 +286,7 @@ def test_what_repeats_for_the_same_request_fails_at_the_first_attempt(
 def _described(stubber: Stubber, status: str, **extra: Any) -> None:
     response = {
         "EndpointName": NAME,
-        "EndpointArn": f"arn:aws:sagemaker:eu-west-1:123456789012:endpoint/{NAME}",
+        "EndpointArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/{NAME}",
         "EndpointConfigName": "config",
         "EndpointStatus": status,
         "CreationTime": "2026-01-01T00:00:00Z",
