@@ -17,7 +17,7 @@ STACK ?= dev
 # The same state backend `make deploy` uses, for the other Pulumi targets.
 export PULUMI_BACKEND_URL ?= file://~
 
-.PHONY: test lint pytest test-image-transformers serving-venv test-serving-transformers test-serving-stack java deploy destroy outputs twin embed bench clean
+.PHONY: test lint pytest test-image-transformers serving-venv test-serving-transformers test-serving-stack java deploy smoke destroy outputs twin embed bench clean
 
 $(STAMP): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,20 @@ test-serving-stack: java $(STAMP) test-serving-transformers
 ## Deploy with `pulumi up` (local state backend unless PULUMI_BACKEND_URL is set; STACK=dev by default).
 deploy:
 	STACK=$(STACK) ./scripts/deploy.sh
+
+# What `make smoke` checks: STACK's outputs, read with the Pulumi CLI, or ENDPOINT (and REGION) named outright;
+# POOLING overrides the stack's pooling. SMOKE_ARGS passes options to scripts/smoke.py (--no-wait for the twin).
+ENDPOINT ?=
+REGION ?=
+POOLING ?=
+SMOKE_ARGS ?=
+## After `make deploy`: wait for InService, send the tutorial's request, check the vector against
+## sentence-transformers', report the latency and print the .env lines (ENDPOINT= REGION= without the Pulumi CLI).
+smoke:
+	@if [ ! -x $(BIN)/python ]; then echo "make smoke: $(BIN)/python not found: make deploy creates it" \
+	  "(pulumi install), or: $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -r requirements.txt" >&2; exit 2; fi
+	@$(BIN)/python scripts/smoke.py --stack "$(STACK)" --endpoint "$(ENDPOINT)" --region "$(REGION)" \
+	  --pooling "$(POOLING)" $(SMOKE_ARGS)
 
 destroy:
 	pulumi destroy --stack $(STACK)
