@@ -433,5 +433,10 @@ def main(argv: Sequence[str] | None = None, *, runtime_client: Any | None = None
     return 1
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The `alex-embed` command of an installed distribution."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console()

@@ -1,6 +1,6 @@
 """EmbeddingClient: texts in, all-MiniLM-L6-v2 sentence vectors out, whatever the endpoint is going through.
 
-The client owns the three things every caller got wrong: pooling the token-level answer, keeping each invocation
+The client owns the three things callers most often get wrong: pooling the token-level answer, keeping each invocation
 under the serverless payload limit, and waiting out a cold start instead of failing on the first 429.
 
 An endpoint deployed with `pooling: server` answers one vector per text (~8 kB instead of ~219 kB), so batches

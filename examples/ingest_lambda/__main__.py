@@ -29,8 +29,9 @@ LOG_RETENTION_DAYS = 14
 DEFAULT_EMBEDDING_STACK = "organization/alex-sagemaker/dev"
 
 REQUIRED_OUTPUTS = ("endpoint_name", "region", "invoke_policy_json")
-# Added by a later version of the stack; the function works without it.
-OPTIONAL_OUTPUTS = ("pooling",)
+# Added by later versions of the stack; the function works without them. `max_concurrency` (serverless only) lets
+# the client run that many invocations at once: the function's role may not read it with DescribeEndpoint.
+OPTIONAL_OUTPUTS = ("pooling", "max_concurrency")
 
 
 class MissingStackOutputError(Exception):
@@ -100,6 +101,9 @@ def function_environment(outputs: dict[str, Any]) -> dict[str, str]:
     }
     if outputs.get("pooling"):
         variables["EMBEDDINGS_POOLING"] = outputs["pooling"]
+    if outputs.get("max_concurrency"):
+        # A stack output number arrives as a float (Pulumi's property values are JSON numbers): 2.0 means 2.
+        variables["EMBEDDINGS_MAX_CONCURRENCY"] = str(int(outputs["max_concurrency"]))
     return variables
 
 

@@ -72,16 +72,26 @@ def test_role_writes_only_the_function_log_group(consumer: ConsumerRun) -> None:
 
 def test_function_environment_comes_from_the_producer_outputs(consumer: ConsumerRun, producer: Deployment) -> None:
     variables = consumer.deployment.one(LAMBDA_FUNCTION).inputs["environment"]["variables"]
-    expected = {
+    assert variables == {
         "SAGEMAKER_ENDPOINT": producer.exports["endpoint_name"],
         "SAGEMAKER_REGION": producer.exports["region"],
         "EMBEDDINGS_MAX_WAIT_S": "180",
+        "EMBEDDINGS_POOLING": producer.exports["pooling"],
+        "EMBEDDINGS_MAX_CONCURRENCY": str(producer.exports["max_concurrency"]),
     }
-    if producer.exports.get("pooling"):
-        expected["EMBEDDINGS_POOLING"] = producer.exports["pooling"]
+    assert (variables["SAGEMAKER_ENDPOINT"], variables["EMBEDDINGS_POOLING"]) == ("alex-embedding-endpoint", "server")
+    assert variables["EMBEDDINGS_MAX_CONCURRENCY"] == "2"
 
-    assert variables == expected
-    assert variables["SAGEMAKER_ENDPOINT"] == "alex-embedding-endpoint"
+
+def test_a_stack_without_the_newer_outputs_still_deploys_the_function(producer: Deployment) -> None:
+    older = {k: v for k, v in producer.exports.items() if k not in ("pooling", "max_concurrency")}
+    variables = deploy_consumer({DEV_STACK: Deployment([], [], older, set())}).deployment.one(LAMBDA_FUNCTION)
+
+    assert set(variables.inputs["environment"]["variables"]) == {
+        "SAGEMAKER_ENDPOINT",
+        "SAGEMAKER_REGION",
+        "EMBEDDINGS_MAX_WAIT_S",
+    }
 
 
 def test_a_pooling_output_reaches_the_function(producer: Deployment) -> None:
