@@ -5,21 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STACK="${STACK:-dev}"
 
-if ! command -v pulumi >/dev/null 2>&1; then
-  cat >&2 <<'MSG'
-error: the Pulumi CLI is not installed, so nothing can be deployed from this machine.
-
-Install it, open a new shell, and run `make deploy` again:
-  Linux/macOS:  curl -fsSL https://get.pulumi.com | sh
-  macOS:        brew install pulumi/tap/pulumi
-  Windows:      winget install pulumi
-  Details:      https://www.pulumi.com/docs/iac/download-install/
-
-You also need AWS credentials (`aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
-The tests need neither: `make test` runs everything offline.
-MSG
-  exit 127
-fi
+# shellcheck source=scripts/require-pulumi.sh
+source scripts/require-pulumi.sh
+require_pulumi "make deploy"
 
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://~}"
 echo "Pulumi state backend: ${PULUMI_BACKEND_URL}   stack: ${STACK}"

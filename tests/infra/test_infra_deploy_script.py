@@ -29,13 +29,14 @@ def _project_copy(directory: Path) -> Path:
     """The script and the files it reads, in a scratch folder: it must not depend on this checkout's `.venv`."""
     project = directory / "project"
     (project / "scripts").mkdir(parents=True)
-    shutil.copy2(PROJECT_DIR / "scripts" / "deploy.sh", project / "scripts" / "deploy.sh")
+    for script in ("deploy.sh", "require-pulumi.sh", "pulumi.sh"):
+        shutil.copy2(PROJECT_DIR / "scripts" / script, project / "scripts" / script)
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "requirements.txt"):
         shutil.copy2(PROJECT_DIR / name, project / name)
     return project / "scripts" / "deploy.sh"
 
 
-def _fake_pulumi(directory: Path) -> Path:
+def _fake_pulumi(directory: Path, version: str = "v3.230.0") -> Path:
     """A stand-in CLI that records each call and the state backend it was given.
 
     Its `install` does what the real one does for Pulumi.yaml's runtime options: it leaves a `.venv` whose
@@ -45,6 +46,7 @@ def _fake_pulumi(directory: Path) -> Path:
     script = directory / "pulumi"
     script.write_text(
         "#!/bin/sh\n"
+        f'if [ "$1" = version ]; then echo {version}; exit 0; fi\n'
         f'echo "$PULUMI_BACKEND_URL $*" >> {log}\n'
         'if [ "$1" = install ]; then mkdir -p .venv/bin && '
         f"ln -sf {sys.executable} .venv/bin/python; fi\n"
@@ -96,3 +98,35 @@ def test_an_explicit_backend_is_respected(tmp_path: Path) -> None:
     )
 
     assert calls.read_text().splitlines() == ["s3://team-state install"]
+
+
+def test_a_pulumi_cli_too_old_for_the_endpoints_replacement_trigger_is_named(tmp_path: Path) -> None:
+    calls = _fake_pulumi(tmp_path, version="v3.207.1")
+    result = subprocess.run(
+        ["bash", str(_project_copy(tmp_path))],
+        env=_environment(f"{tmp_path}:/usr/bin:/bin"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "Pulumi CLI 3.207.1 is too old for this stack: it needs 3.226.0 or newer" in result.stderr
+    assert "pulumi self-update" in result.stderr
+    assert not calls.exists(), "nothing else may have run"
+
+
+def test_outputs_and_destroy_without_the_cli_give_the_same_help_as_deploy(tmp_path: Path) -> None:
+    """`make outputs` and `make destroy` run scripts/pulumi.sh, which says what `make deploy` says."""
+    script = _project_copy(tmp_path).parent / "pulumi.sh"
+    for target, arguments in (("make outputs", ["stack", "output"]), ("make destroy", ["destroy"])):
+        result = subprocess.run(
+            ["bash", str(script), *arguments],
+            env=_environment("/usr/bin:/bin", AGAIN=target),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 127, target
+        assert f"Install it, open a new shell, and run `{target}` again" in result.stderr
+        assert "https://www.pulumi.com/docs/iac/download-install/" in result.stderr
