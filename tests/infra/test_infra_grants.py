@@ -17,7 +17,6 @@ from components import (
     ServerlessEmbeddingEndpointArgs,
 )
 from tests.infra.pulumi_harness import COMPONENT, METRIC_ALARM, ROLE, ROLE_POLICY, ProgramFailed, run_program
-from tests.paths import PROJECT_DIR
 
 ENDPOINT_ARN = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/alex-embedding-endpoint"
 LAMBDA_TRUST = json.dumps(
@@ -196,19 +195,3 @@ def test_metric_helpers_give_the_built_in_alarms_metrics_for_alarms_of_ones_own(
     assert (alarms["busy"]["metricName"], alarms["busy"]["statistic"]) == ("Invocations", "Sum")
     endpoint_urn = next(r.urn for r in deployment.registrations if r.name == "embedding-endpoint")
     assert endpoint_urn in deployment.one_named("p99-latency").dependencies
-
-
-def test_the_readme_grant_example_runs_as_written() -> None:
-    """The README's snippet is code a user copies: run it, unchanged, as a Pulumi program."""
-    readme = (PROJECT_DIR / "README.md").read_text()
-    after = readme.split("Inside one Pulumi program the component also grants access", 1)[1]
-    snippet = after.split("```python\n", 1)[1].split("```", 1)[0]
-
-    deployment = run_program(
-        lambda: exec(compile(snippet, "README.md", "exec"), {}), config={"aws:region": "us-east-1"}
-    )
-
-    grant = next(p for p in deployment.of_type(ROLE_POLICY) if p.name == "ingest-invokes-embeddings")
-    assert json.loads(grant.inputs["policy"])["Statement"][0]["Resource"] == ENDPOINT_ARN
-    execution = next(p for p in deployment.of_type(ROLE_POLICY) if p.name == "embedding-execution")
-    assert json.loads(execution.inputs["policy"])["Statement"][-1]["Resource"] == "arn:aws:s3:::my-models/*"
