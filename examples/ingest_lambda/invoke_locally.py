@@ -7,7 +7,8 @@
 The handler gets the environment the example's Pulumi program would give it (SAGEMAKER_ENDPOINT, the stack's
 pooling and max_concurrency), with the twin's URL and dummy credentials in place of AWS's; anything already set in
 the environment wins, so the same script reaches a deployed endpoint when AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME is
-unset and real credentials are configured (then pass `--aws`). It prints the handler's answer, each vector shortened
+unset and real credentials are configured (then pass `--aws`). A twin on another port (`make twin TWIN_PORT=8081`)
+is reached with the same variable: `TWIN_PORT=8081`. It prints the handler's answer, each vector shortened
 to its first numbers and its length.
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 EXAMPLE_DIR = Path(__file__).resolve().parent
 REPO_DIR = EXAMPLE_DIR.parents[1]
 TWIN_DEFAULTS = {
-    "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": "http://127.0.0.1:8080",
+    "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": f"http://127.0.0.1:{os.environ.get('TWIN_PORT') or 8080}",
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",

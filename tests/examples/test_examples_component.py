@@ -53,7 +53,7 @@ def test_the_second_endpoint_is_in_its_providers_region_with_that_regions_image(
 
 def test_the_docs_snippet_is_a_program_that_deploys_what_it_says() -> None:
     page = (PROJECT_DIR / "docs" / "component.md").read_text()
-    (snippet,) = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
+    (snippet,) = re.findall(r"```python[^\n]*\n(.*?)```", page, flags=re.DOTALL)
 
     deployment = run_program(lambda: exec(compile(snippet, "docs/component.md", "exec"), {}))
 

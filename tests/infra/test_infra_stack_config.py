@@ -3,6 +3,7 @@ every key reaches the component, and every mistake is named in the stack's own k
 
 from __future__ import annotations
 
+import re
 import runpy
 from typing import Any
 
@@ -292,3 +293,16 @@ def test_the_config_loader_applies_the_clis_rules(tmp_path) -> None:
         load_stack_config(tmp_path, "dev", {"needed": "x", "token": "plain"})
     with pytest.raises(StackConfigError, match="'count' must be of type 'integer'"):
         load_stack_config(tmp_path, "dev", {"needed": "x", "token": {"secure": "s"}, "count": "many"})
+
+
+def test_the_readmes_example_error_is_the_programs_for_the_commands_it_names(deploy_stack) -> None:
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    settings = dict(re.findall(r"`pulumi config set (\w+) (\S+)`", section))
+    [shown] = [block for block in re.findall(r"```text\n(.*?)```", section, flags=re.S) if "invalid" in block]
+
+    with pytest.raises(ProgramFailed) as failure:
+        deploy_stack("dev", settings)
+
+    assert settings == {"memorySize": "4096", "maxConcurrency": "300"}
+    assert str(failure.value.cause) == shown.rstrip("\n")

@@ -77,7 +77,7 @@ def test_the_docs_aws_cli_example_runs_as_it_stands_and_gets_the_sentence_vector
     changed, to the test twin's."""
     aws = Path(sys.executable).with_name("aws")
     assert aws.is_file(), f"{aws} is missing: the AWS CLI (awscli) is in requirements-dev.txt"
-    blocks = re.findall(r"```bash\n(.*?)```", (PROJECT_DIR / "docs" / "local-twin.md").read_text(), flags=re.S)
+    blocks = re.findall(r"```bash[^\n]*\n(.*?)```", (PROJECT_DIR / "docs" / "local-twin.md").read_text(), flags=re.S)
     [example] = [block for block in blocks if "aws sagemaker-runtime invoke-endpoint" in block]
     assert "http://127.0.0.1:8080" in example
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
