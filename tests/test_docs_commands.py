@@ -147,8 +147,10 @@ def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def shell_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A fresh shell's environment with the venv activated: no AWS settings, nothing in HOME."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "VIRTUAL_ENV"))}
+    """A fresh shell's environment with the venv activated: no AWS settings, nothing in HOME, and nothing the make or
+    pytest that runs this suite exports (under `make test`, MAKELEVEL would turn on make's directory messages)."""
+    inherited = ("AWS_", "VIRTUAL_ENV", "MAKE", "MFLAGS", "PYTEST_")
+    env = {name: value for name, value in os.environ.items() if not name.startswith(inherited)}
     env.update(
         HOME=str(tmp_path_factory.mktemp("home")),
         PATH=f"{_venv_dir() / 'bin'}{os.pathsep}{os.defpath}",
