@@ -113,10 +113,14 @@ embed: $(STAMP)
 	@AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:$(TWIN_PORT) AWS_ACCESS_KEY_ID=local \
 	AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 $(BIN)/python -m embeddings "vectorize me"
 
-## Benchmarks (not tests): the twin against sentence-transformers, and the container's own serving stack.
+# `make bench` writes its tables into BENCH_WRITE (empty: stdout only); BENCH_ARGS passes options to the driver,
+# e.g. BENCH_ARGS="--repeats 6" for a longer, steadier run (benchmarks/run_all.py --help).
+BENCH_WRITE ?= docs/performance.md
+BENCH_ARGS ?=
+## Benchmarks (not tests), about 3 minutes: the container's serving stack, bf16, the bulk client and the twin, each
+## stage marked when other work was using the machine; the tables into $(BENCH_WRITE) (docs/performance.md).
 bench: java $(STAMP) $(SERVING_STAMP)
-	$(BIN)/python benchmarks/bench_local_endpoint.py
-	$(BIN)/python benchmarks/bench_serving_stack.py
+	$(BIN)/python benchmarks/run_all.py$(if $(BENCH_WRITE), --write $(BENCH_WRITE)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(IMAGE_VENV) $(SERVING_VENV) .pytest_cache .ruff_cache
