@@ -53,7 +53,7 @@ from benchmarks.progress import Progress, clock  # noqa: E402
 
 START_MARKER = "<!-- bench:start -->"
 END_MARKER = "<!-- bench:end -->"
-DEFAULT_REPEATS = 3
+DEFAULT_REPEATS = 5
 BULK_SERVICE_MS = 50.0
 BULK_ROUNDS = 24
 
@@ -154,7 +154,7 @@ STAGES = [
         "serving",
         "The container's serving stack against in-process sentence-transformers",
         "the serving stack (toolkit + multi-model-server) on the program's model.tar.gz, requests of 32 and one text",
-        lambda repeats, _: 16 + 4 * repeats,
+        lambda repeats, _: 20 + 1.5 * repeats,
         serving,
     ),
     Stage(
@@ -168,7 +168,7 @@ STAGES = [
         "bulk",
         "Bulk embedding against N simulated serverless slots",
         "the bulk client against N = 1, 2, 4 simulated slots (and 4 asked of 2)",
-        lambda repeats, _: 6 + 6 * repeats,
+        lambda repeats, _: 6 + 8 * repeats,
         bulk,
     ),
     Stage(
@@ -295,8 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--repeats",
         type=int,
         default=DEFAULT_REPEATS,
-        help=f"best of N passes for every throughput (default {DEFAULT_REPEATS}, about 3 minutes; 6 for a steadier "
-        "run of about 5); latency rounds 20 x N, precision rounds 3 x N, bulk runs N",
+        help=f"best of N passes for every throughput (default {DEFAULT_REPEATS}, about 3 minutes; more for a longer, "
+        "steadier run); one-text latencies 20 x N, precision rounds 3 x N, bulk runs N",
     )
     parser.add_argument("--stage", choices=STAGE_NAMES, action="append", help="run only these (default: all)")
     parser.add_argument(
