@@ -163,10 +163,13 @@ example: $(STAMP)
 	@AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:$(TWIN_PORT) \
 	$(BIN)/python examples/ingest_lambda/invoke_locally.py
 
-## Benchmarks (not tests).
+# BENCH_WRITE: the page the tables go into (empty: stdout only). BENCH_ARGS: options for benchmarks/run_all.py,
+# e.g. BENCH_ARGS="--repeats 10" for a longer, steadier run, or "--stage serving" for one stage.
+BENCH_WRITE ?= docs/performance.md
+BENCH_ARGS ?=
+## Benchmarks, not tests (~3 min): serving stack, bf16, bulk, twin; tables into docs/performance.md.
 bench: java $(STAMP) $(SERVING_STAMP)
-	$(BIN)/python benchmarks/bench_local_endpoint.py
-	$(BIN)/python benchmarks/bench_serving_stack.py
+	$(BIN)/python benchmarks/run_all.py$(if $(BENCH_WRITE), --write $(BENCH_WRITE)) $(BENCH_ARGS)
 
 ## Remove the venvs, caches and built archives.
 clean:

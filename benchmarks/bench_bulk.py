@@ -10,7 +10,8 @@ Every run checks that each vector is the one for its text, in its place. For sca
 plain boto3 threads, each invoking in a loop with no client around it, get from the same twin: the ceiling this
 machine and the in-process twin allow.
 
-Not a test: the figures depend on the machine and its load, which the output states. Run with
+`run` is also the bulk stage of `make bench` (benchmarks/run_all.py). Not a test: the figures depend on the machine
+and its load, which the output states. Run alone with
 `.venv/bin/python benchmarks/bench_bulk.py [--service-ms 50] [--rounds 24] [--repeats 2]`; about 25 s.
 """
 
@@ -34,6 +35,7 @@ from botocore.config import Config
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.progress import Note, Progress, quiet  # noqa: E402
 from embeddings import EmbeddingClient  # noqa: E402
 from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinConfig, serve_in_thread  # noqa: E402
 from tests.embeddings.slot_container import SlotContainer, expected_vector  # noqa: E402
@@ -122,47 +124,77 @@ def measure(client_n: int, endpoint_n: int, service_s: float, rounds: int, repea
     return best
 
 
+@dataclass(frozen=True)
+class BulkResult:
+    """The rows for SLOTS and the oversubscribed row, and what they were measured with."""
+
+    rows: list[Result]
+    service_ms: float
+    rounds: int
+    repeats: int
+
+    @property
+    def one_slot(self) -> float:
+        return self.rows[0].invocations_per_s
+
+    def ratio(self, row: Result) -> float:
+        """The row's throughput against N times one slot, N the slots the endpoint really has."""
+        return row.invocations_per_s / (min(row.client_n, row.endpoint_n) * self.one_slot)
+
+
+def run(service_ms: float, rounds: int, repeats: int, note: Note = quiet) -> BulkResult:
+    """Every row, N = 1 first: it is the one slot the others are compared with."""
+    logging.getLogger("local_endpoint").setLevel(logging.ERROR)
+    service_s = service_ms / 1000
+    rows = []
+    for client_n, endpoint_n in [*((n, n) for n in SLOTS), OVERSUBSCRIBED]:
+        note(f"bulk: client N = {client_n} against {endpoint_n} slot(s), {rounds} invocations per slot")
+        rows.append(measure(client_n, endpoint_n, service_s, rounds, repeats))
+    return BulkResult(rows, service_ms, rounds, repeats)
+
+
+def render(result: BulkResult) -> str:
+    lines = [
+        f"{TEXTS_PER_INVOCATION} texts per invocation, {result.service_ms:g} ms per invocation, {result.rounds} "
+        f"invocations per slot, fastest of {result.repeats} runs; one slot = the N = 1 row "
+        f"({result.one_slot:.1f} invocations/s).",
+        "",
+        "| client N | endpoint N | invocations | requests sent | seconds | invocations/s | vs N x one slot "
+        "| plain boto3, N threads: invocations/s | lost or misplaced |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in result.rows:
+        slots = min(row.client_n, row.endpoint_n)
+        lines.append(
+            f"| {row.client_n} | {row.endpoint_n} | {row.invocations} | {row.requests} | {row.seconds:.2f} | "
+            f"{row.invocations_per_s:.1f} | {result.ratio(row):.2f} | {row.plain_per_s:.1f} ({slots}) | "
+            f"{row.misplaced} |"
+        )
+    lines += [
+        "",
+        "The last row's ratio compares with the endpoint's N (its real capacity): the client started at "
+        f"{OVERSUBSCRIBED[0]} in flight and was throttled down.",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--service-ms", type=float, default=50.0, help="service time per invocation (default 50)")
     parser.add_argument("--rounds", type=int, default=24, help="invocations per slot in one run (default 24)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per row; the fastest counts (default 2)")
     options = parser.parse_args()
-    logging.getLogger("local_endpoint").setLevel(logging.ERROR)
-    service_s = options.service_ms / 1000
 
     started = time.perf_counter()
     load_before = os.getloadavg()
-    rows = [measure(n, n, service_s, options.rounds, options.repeats) for n in SLOTS]
-    rows.append(measure(*OVERSUBSCRIBED, service_s, options.rounds, options.repeats))
-    one_slot = rows[0].invocations_per_s
-
+    result = run(options.service_ms, options.rounds, options.repeats, Progress())
     print(f"## Bulk embedding against N simulated serverless slots ({options.service_ms:g} ms per invocation)\n")
-    print(
-        f"{TEXTS_PER_INVOCATION} texts per invocation, {options.rounds} invocations per slot, fastest of "
-        f"{options.repeats} runs; one slot = the N = 1 row ({one_slot:.1f} invocations/s).\n"
-    )
-    print(
-        "| client N | endpoint N | invocations | requests sent | seconds | invocations/s | vs N x one slot "
-        "| plain boto3, N threads: invocations/s | lost or misplaced |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        slots = min(row.client_n, row.endpoint_n)
-        ratio = row.invocations_per_s / (slots * one_slot)
-        print(
-            f"| {row.client_n} | {row.endpoint_n} | {row.invocations} | {row.requests} | {row.seconds:.2f} | "
-            f"{row.invocations_per_s:.1f} | {ratio:.2f} | {row.plain_per_s:.1f} ({slots}) | {row.misplaced} |"
-        )
+    print(render(result))
     load_after = os.getloadavg()
     print(
         f"\nMachine: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"load average {load_before[0]:.2f} before / {load_after[0]:.2f} after; "
         f"{time.perf_counter() - started:.0f} s in all."
-    )
-    print(
-        "The last row's ratio compares with the endpoint's N (its real capacity): the client started at 4 in "
-        "flight and was throttled down."
     )
 
 

