@@ -14,7 +14,7 @@ import pytest
 import tests.environment  # noqa: F401  (first: the environment every test runs in)
 from tests.paths import MODEL_ARTIFACT_DIR
 
-pytest_plugins = ["tests.suite_speed"]
+pytest_plugins = ["tests.layers", "tests.suite_speed"]
 
 
 @pytest.fixture(scope="session")

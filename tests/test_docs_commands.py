@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.layers import starts_processes
 from tests.markdown_blocks import TAGGED_LANGUAGES, TAGS, CodeBlock, all_code_blocks, code_blocks
 from tests.paths import PROJECT_DIR
 
@@ -121,6 +122,7 @@ def code_blocks_of(markdown: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
+@starts_processes
 def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's files (tracked and new, not ignored) with their timestamps, and this venv in its place, so a
     `make` target's venv prerequisite is as fresh as it is here and never rebuilds."""
@@ -161,6 +163,7 @@ def shell_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+@starts_processes
 def twin_port(project_copy: Path, shell_env: dict[str, str]) -> Iterator[int]:
     """README's background block, `make twin`, on a free port, until the module's blocks have run."""
     readme = PROJECT_DIR / "README.md"

@@ -80,6 +80,7 @@ def run_client(hub: FakeHub, out: Path) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.process
 def test_huggingface_hub_downloads_the_files_byte_for_byte_and_gets_the_hubs_errors(
     hub: FakeHub, tmp_path: Path
 ) -> None:
@@ -101,6 +102,7 @@ def test_huggingface_hub_downloads_the_files_byte_for_byte_and_gets_the_hubs_err
     assert result["bad_file"] in ("EntryNotFoundError", "RemoteEntryNotFoundError")
 
 
+@pytest.mark.process
 def test_every_request_is_recorded_and_ignored_files_are_never_fetched(hub: FakeHub, tmp_path: Path) -> None:
     run_client(hub, tmp_path)
 

@@ -95,6 +95,7 @@ def test_no_text_is_a_usage_error(
     assert "give at least one TEXT or --file" in capsys.readouterr().err
 
 
+@pytest.mark.process
 def test_without_credentials_the_message_says_so(tmp_path: Path) -> None:
     env: dict[str, Any] = {
         key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "SAGEMAKER_"))

@@ -241,6 +241,7 @@ def test_a_retry_note_does_not_mix_with_the_progress_line() -> None:
     assert lines[-1].startswith("1/3 texts embedded (33%)")
 
 
+@pytest.mark.process
 def test_ctrl_c_keeps_what_was_written_and_the_resume_finishes_it(tmp_path: Path) -> None:
     """A real process: SIGINT mid-run ends it at once with 130, and --resume completes the same file."""
     texts = tmp_path / "texts.txt"

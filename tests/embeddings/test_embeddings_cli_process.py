@@ -10,7 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.paths import PROJECT_DIR
+
+pytestmark = pytest.mark.process  # each test runs the CLI as a process of its own
 
 STUB = [sys.executable, "-m", "tests.embeddings.cli_stub"]
 

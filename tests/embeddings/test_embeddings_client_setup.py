@@ -108,6 +108,7 @@ def test_malformed_answers_name_the_endpoint_and_the_shape(
     assert len(sagemaker.requests) == 1
 
 
+@pytest.mark.process
 def test_the_package_needs_only_boto3() -> None:
     """What a Lambda vendoring embeddings/ gets: no numpy, torch or transformers behind the import."""
     code = (

@@ -9,7 +9,11 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.paths import PROJECT_DIR
+
+pytestmark = pytest.mark.process  # each test runs invoke_locally.py as a process
 
 SCRIPT = PROJECT_DIR / "examples" / "ingest_lambda" / "invoke_locally.py"
 

@@ -500,7 +500,10 @@ def run_program(
     mocks = mocks or AwsProviderMocks(default_region=str(config.get("aws:region", "us-east-1")))
     monitor = RecordingMonitor(mocks)
     collector = _WarningCollector()
-    logger = logging.getLogger(f"pulumi-mock-{id(monitor)}")
+    # A logger of this run's own, outside logging's registry: a registered one outlives the run, and pytest's log
+    # capture adds its handler to every registered non-propagating logger at every phase of every test, so each of a
+    # session's hundreds of runs would make every later phase slower.
+    logger = logging.Logger(f"pulumi-mock-{id(monitor)}")
     logger.addHandler(collector)
     logger.propagate = False
 

@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.paths import PROJECT_DIR
+
+pytestmark = pytest.mark.process  # each test runs the deploy script (bash) as a process
 
 
 def _environment(path: str, **extra: str) -> dict[str, str]:

@@ -15,10 +15,14 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from components.model_files import DEFAULT_MODEL_FILES, DEFAULT_MODEL_REVISION
 from tests.fake_hub import FakeHub, files_of
 from tests.hub_cache import model_package_dir
 from tests.paths import PROJECT_DIR
+
+pytestmark = pytest.mark.process  # each download runs in a fresh interpreter
 
 FETCH = textwrap.dedent(
     """

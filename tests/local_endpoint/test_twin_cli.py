@@ -29,6 +29,7 @@ from tests.local_endpoint.twin_support import read_answer, runtime_client, start
 from tests.paths import MODEL_ARTIFACT_DIR, PROJECT_DIR
 
 
+@pytest.mark.process
 def test_sigterm_answers_the_invocation_under_way_cuts_a_stalled_upload_and_exits_0(tmp_path: Path) -> None:
     artifact = write_artifact(tmp_path / "artifact", BUSY_IN_TORCH_UNTIL_RELEASED)
     with twin_process(
@@ -266,6 +267,7 @@ def test_an_unreadable_model_tar_gz_is_one_line_naming_it(
     assert model_loads == []
 
 
+@pytest.mark.process
 def test_unknown_model_fails_fast_without_the_network() -> None:
     result = subprocess.run(
         twin_command("--model", "someone/not-packaged"),
@@ -280,6 +282,7 @@ def test_unknown_model_fails_fast_without_the_network() -> None:
     assert "neither sentence-transformers/all-MiniLM-L6-v2" in result.stderr
 
 
+@pytest.mark.process
 def test_help_names_the_environment_line() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "local_endpoint", "--help"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60

@@ -228,6 +228,7 @@ def allow_few_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (FEW_FILES, FEW_FILES))
 
 
+@pytest.mark.process
 def test_with_few_files_a_flood_of_silent_connections_does_not_shut_out_a_caller(tmp_path: Path) -> None:
     """More silent connections than the twin may open files: the twin never runs out (accept() would fail and
     every caller wait in the listen queue), and a caller after the flood is answered at once."""

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from benchmarks.bench_local_endpoint import make_corpus
 from embeddings import EmbeddingClient
 from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinServer
@@ -70,6 +72,7 @@ def test_100_typical_sentences_take_at_most_2_invocations_at_the_default_batch_s
     assert told.requests_sent == 1
 
 
+@pytest.mark.process
 def test_the_docs_aws_cli_example_runs_as_it_stands_and_gets_the_sentence_vector_at_0_0(
     artifact_twin: TwinServer, sentence_transformer: Any, tmp_path: Path
 ) -> None:

@@ -136,6 +136,7 @@ def start_invocation(url: str, tmp_path: Path) -> tuple[threading.Thread, Path, 
     return caller, release, failures
 
 
+@pytest.mark.process
 def test_a_second_ctrl_c_stops_at_once_while_torch_is_mid_call(tmp_path: Path) -> None:
     artifact = write_artifact(tmp_path / "artifact", BUSY_IN_TORCH_UNTIL_RELEASED)
     with twin_process("--model-artifact", str(artifact)) as twin:
@@ -153,6 +154,7 @@ def test_a_second_ctrl_c_stops_at_once_while_torch_is_mid_call(tmp_path: Path) -
     assert not release.exists() and len(failures) == 1  # torch was mid-call, and the caller got no answer
 
 
+@pytest.mark.process
 def test_a_second_sigterm_stops_at_once_with_143_and_removes_the_unpacked_artifact(tmp_path: Path) -> None:
     folder = write_artifact(tmp_path / "artifact", WAITS_UNTIL_RELEASED)
     archive = tmp_path / "model.tar.gz"

@@ -19,6 +19,7 @@ import pytest
 
 from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
 from local_endpoint.artifact import ArtifactContainer
+from tests.layers import starts_processes
 from tests.paths import MODEL_ARTIFACT_DIR
 from tests.smoke.smoke_support import local_client
 
@@ -26,6 +27,7 @@ _MOTO_LISTENING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 
 
 @pytest.fixture(scope="module")
+@starts_processes
 def moto_url() -> Iterator[str]:
     """moto's standalone server on a free loopback port, holding an InService endpoint named as the stack names
     it, in REGION (created through its API, as any AWS client would)."""

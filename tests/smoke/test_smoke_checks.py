@@ -358,9 +358,11 @@ def on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+# fake_pulumi puts a program on PATH: the tests that make the smoke script run it are `process`.
 STACK_OUTPUTS = {"endpoint_name": "embeddings-prod", "region": "eu-central-1", "pooling": "client", "precision": "fp32"}
 
 
+@pytest.mark.process
 def test_the_stack_outputs_name_the_endpoint_its_region_and_pooling(on_path: Path) -> None:
     fake_pulumi(on_path, STACK_OUTPUTS)
 
@@ -372,6 +374,7 @@ def test_the_stack_outputs_name_the_endpoint_its_region_and_pooling(on_path: Pat
     assert pulumi_calls(on_path) == ["stack output --json --stack prod|file://~"]
 
 
+@pytest.mark.process
 def test_region_and_pooling_given_override_the_stack(on_path: Path) -> None:
     fake_pulumi(on_path, STACK_OUTPUTS)
 
@@ -409,11 +412,24 @@ def test_an_endpoint_given_is_checked_without_reading_the_stack(on_path: Path) -
             "`pulumi stack output --stack prod` failed: error: no stack named 'prod' found; deploy it first "
             "(make deploy STACK=prod)",
             id="pulumi-fails",
+            marks=pytest.mark.process,
         ),
-        pytest.param((), {"outputs": {}}, "stack dev has no endpoint_name output: deploy it first", id="no-outputs"),
-        pytest.param((), {"outputs": ["x"]}, "did not print a JSON object", id="not-an-object"),
         pytest.param(
-            (), {"outputs": {**STACK_OUTPUTS, "pooling": "auto"}}, "pooling output is 'auto'", id="stack-pooling"
+            (),
+            {"outputs": {}},
+            "stack dev has no endpoint_name output: deploy it first",
+            id="no-outputs",
+            marks=pytest.mark.process,
+        ),
+        pytest.param(
+            (), {"outputs": ["x"]}, "did not print a JSON object", id="not-an-object", marks=pytest.mark.process
+        ),
+        pytest.param(
+            (),
+            {"outputs": {**STACK_OUTPUTS, "pooling": "auto"}},
+            "pooling output is 'auto'",
+            id="stack-pooling",
+            marks=pytest.mark.process,
         ),
         pytest.param(("--endpoint", "x", "--pooling", "auto"), None, "POOLING='auto' is not a pooling mode", id="pool"),
         pytest.param(("--endpoint", "not_valid"), None, "'not_valid' is not a SageMaker endpoint name", id="name"),
@@ -442,6 +458,7 @@ def test_from_make_the_way_out_is_named_as_make_variables(on_path: Path, monkeyp
         smoke.resolve_target(_args(), default_region=lambda: None)
 
 
+@pytest.mark.process
 def test_a_stack_serving_another_model_is_refused_in_one_line(
     on_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

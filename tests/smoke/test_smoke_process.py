@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinServer
 from tests.smoke.smoke_support import (
     REGION,
@@ -15,6 +17,8 @@ from tests.smoke.smoke_support import (
     run_smoke,
     smoke_env,
 )
+
+pytestmark = pytest.mark.process  # each test runs the smoke script or make as a process
 
 ENV_LINES = [f"SAGEMAKER_ENDPOINT={DEFAULT_ENDPOINT_NAME}", f"DEFAULT_AWS_REGION={REGION}"]
 
