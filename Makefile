@@ -50,7 +50,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy components embeddings local_endpoint
-	$(BIN)/python scripts/generate_docs.py --check
+	$(BIN)/python -m scripts.generate_docs --check
 
 ## The test suite alone; ARGS="-m unit" for the fast layer.
 pytest: $(STAMP)
@@ -59,7 +59,7 @@ pytest: $(STAMP)
 # From Pulumi.yaml, the component's defaults and components/outputs.py.
 ## Regenerate the README's configuration and outputs tables.
 docs: $(STAMP)
-	$(BIN)/python scripts/generate_docs.py
+	$(BIN)/python -m scripts.generate_docs
 
 # After a deliberate change to what the program deploys; the diff shows what `pulumi up` will do differently.
 ## Re-record what the program registers (tests/infra/recorded/).
@@ -169,7 +169,7 @@ BENCH_WRITE ?= docs/performance.md
 BENCH_ARGS ?=
 ## Benchmarks, not tests (~3 min): serving stack, bf16, bulk, twin; tables into docs/performance.md.
 bench: java $(STAMP) $(SERVING_STAMP)
-	$(BIN)/python benchmarks/run_all.py$(if $(BENCH_WRITE), --write $(BENCH_WRITE)) $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run_all$(if $(BENCH_WRITE), --write $(BENCH_WRITE)) $(BENCH_ARGS)
 
 ## Remove the venvs, caches and built archives.
 clean:

@@ -12,7 +12,7 @@ machine and the in-process twin allow.
 
 `run` is also the bulk stage of `make bench` (benchmarks/run_all.py). Not a test: the figures depend on the machine
 and its load, which the output states. Run alone with
-`.venv/bin/python benchmarks/bench_bulk.py [--service-ms 50] [--rounds 24] [--repeats 2]`; about 25 s.
+`.venv/bin/python -m benchmarks.bench_bulk [--service-ms 50] [--rounds 24] [--repeats 2]`; about 25 s.
 """
 
 from __future__ import annotations
@@ -22,23 +22,18 @@ import json
 import logging
 import os
 import platform
-import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from benchmarks.progress import Note, Progress, quiet  # noqa: E402
-from embeddings import EmbeddingClient  # noqa: E402
-from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinConfig, serve_in_thread  # noqa: E402
-from tests.embeddings.slot_container import SlotContainer, expected_vector  # noqa: E402
+from benchmarks.progress import Note, Progress, quiet
+from embeddings import EmbeddingClient
+from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinConfig, serve_in_thread
+from tests.embeddings.slot_container import SlotContainer, expected_vector
 
 JSON = "application/json"
 TEXTS_PER_INVOCATION = 4

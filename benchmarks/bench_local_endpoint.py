@@ -9,7 +9,7 @@ counts the invocations 100 sentences take with the client's default settings, an
 sentence-transformers of what a caller gets by taking `result[0][0]` from a raw `{"inputs": text}` answer.
 
 `measure_modes` is also the twin stage of `make bench` (benchmarks/run_all.py), at batch size 32 only unless asked.
-Not a test: the numbers depend on the machine. Run alone with `.venv/bin/python benchmarks/bench_local_endpoint.py
+Not a test: the numbers depend on the machine. Run alone with `.venv/bin/python -m benchmarks.bench_local_endpoint
 [--repeats N] [--mode M] [--batch-size N]`; it prints Markdown tables, the machine and its load, and a progress line
 per step on stderr.
 """
@@ -38,7 +38,6 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from benchmarks.progress import Note, Progress, quiet  # noqa: E402
 from embeddings import EmbeddingClient  # noqa: E402

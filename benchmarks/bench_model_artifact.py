@@ -4,7 +4,7 @@ Loads the artifact folder with `local_endpoint.artifact.ArtifactContainer` (the 
 sends the benchmark's 96 sentences as JSON requests of `--request-size` texts through `invoke` (JSON in, pooling,
 JSON out, no HTTP), and compares texts/s with `SentenceTransformer.encode(batch_size=32)` on the same texts.
 
-Not a test: the numbers depend on the machine. Run with `.venv/bin/python benchmarks/bench_model_artifact.py`.
+Not a test: the numbers depend on the machine. Run with `.venv/bin/python -m benchmarks.bench_model_artifact`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -14,7 +14,7 @@ Rows besides the offered precisions show why they are not offered: bf16 autocast
 weights) and torch's dynamic int8 quantisation of the Linear layers, per tensor, per channel, and per channel with
 the last two layers left in fp32. `make bench` (benchmarks/run_all.py) runs `measure` on the offered two only.
 Not a test: the numbers depend on the machine, which is printed with its load. Run alone with
-`.venv/bin/python benchmarks/bench_precision.py [--rounds N] [--threads N] [--precision NAME ...]`.
+`.venv/bin/python -m benchmarks.bench_precision [--rounds N] [--threads N] [--precision NAME ...]`.
 """
 
 from __future__ import annotations
@@ -30,22 +30,19 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import torch  # noqa: E402
-from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic  # noqa: E402
+import torch
+from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-from benchmarks.progress import Note, Progress, quiet  # noqa: E402
-from local_endpoint.artifact import import_user_module  # noqa: E402
-from tests.model_artifact import precision_gate  # noqa: E402
-from tests.paths import MODEL_ARTIFACT_DIR  # noqa: E402
+from benchmarks.progress import Note, Progress, quiet
+from local_endpoint.artifact import import_user_module
+from tests.model_artifact import precision_gate
+from tests.paths import MODEL_ARTIFACT_DIR
 
 JSON = "application/json"
 FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")

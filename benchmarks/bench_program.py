@@ -8,7 +8,7 @@ its own time to the cold run) and a build folder of its own:
 - cold: an empty Hugging Face cache and no built archive: download, check every file's SHA-256, pack and compress;
 - warm: the same cache and build folder again: no request, the files hashed, the archive found and reused.
 
-Not a test: the numbers depend on the machine. `.venv/bin/python benchmarks/bench_program.py [--repeats N]`.
+Not a test: the numbers depend on the machine. `.venv/bin/python -m benchmarks.bench_program [--repeats N]`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from components.model_files import DEFAULT_MODEL_REVISION  # noqa: E402
 from tests.fake_hub import FakeHub, files_of  # noqa: E402

@@ -13,7 +13,7 @@ fake (tests/fake_hub.py), so a Hub download costs loopback only.
   latency of one text, p50 and p95, both ways, also taking turns.
 
 `measure_speed` is also the serving stage of `make bench` (benchmarks/run_all.py). Not a test: the numbers depend
-on the machine. Run alone with `.venv/bin/python benchmarks/bench_serving_stack.py [--repeats N] [--case NAME]`; it
+on the machine. Run alone with `.venv/bin/python -m benchmarks.bench_serving_stack [--repeats N] [--case NAME]`; it
 prints Markdown tables, the machine and its load, and a progress line per step on stderr.
 """
 
@@ -31,14 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from benchmarks.bench_local_endpoint import best_rates, cosine, load_line, machine_line, make_corpus  # noqa: E402
-from benchmarks.progress import Note, Progress  # noqa: E402
-from local_endpoint.serving_stack import ServingStack  # noqa: E402
-from serving_stack_tests.cases import CASE_NAMES, DECOY_FILES, Case  # noqa: E402
-from tests.fake_hub import DEFAULT_COMMIT, FakeHub, files_of  # noqa: E402
+from benchmarks.bench_local_endpoint import best_rates, cosine, load_line, machine_line, make_corpus
+from benchmarks.progress import Note, Progress
+from local_endpoint.serving_stack import ServingStack
+from serving_stack_tests.cases import CASE_NAMES, DECOY_FILES, Case
+from tests.fake_hub import DEFAULT_COMMIT, FakeHub, files_of
 
 REQUEST_SIZE = 32
 CORPUS_SIZE = 96

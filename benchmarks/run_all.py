@@ -17,7 +17,7 @@ stage over machine_load's rule is marked **busy** and the run's summary says it 
 comparisons. Progress goes to stderr, one line per step with the time so far and an estimate of the time left;
 the tables go to stdout and, with `--write FILE`, between FILE's `<!-- bench:start -->` and `<!-- bench:end -->`.
 
-`.venv/bin/python benchmarks/run_all.py [--repeats N] [--stage NAME ...] [--twin-batch-size N ...] [--write FILE]`
+`.venv/bin/python -m benchmarks.run_all [--repeats N] [--stage NAME ...] [--twin-batch-size N ...] [--write FILE]`
 """
 
 from __future__ import annotations
@@ -35,21 +35,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bar, among the lines
 
-from benchmarks import bench_bulk, bench_local_endpoint, bench_precision, bench_serving_stack  # noqa: E402
-from benchmarks.machine_load import (  # noqa: E402
+from benchmarks import bench_bulk, bench_local_endpoint, bench_precision, bench_serving_stack
+from benchmarks.machine_load import (
     BUSY_MEAN_CORES,
     BUSY_WINDOW_CORES,
     BUSY_WINDOW_S,
     LoadMonitor,
     StageLoad,
 )
-from benchmarks.progress import Progress, clock  # noqa: E402
+from benchmarks.progress import Progress, clock
 
 START_MARKER = "<!-- bench:start -->"
 END_MARKER = "<!-- bench:end -->"

@@ -4,8 +4,8 @@ Keys, types and meanings come from Pulumi.yaml, each key's argument from stack_c
 component's dataclasses, and the outputs from components.outputs.STACK_OUTPUTS. The tables sit between marker
 comments in README.md; everything else in the file is left alone.
 
-    python scripts/generate_docs.py          # rewrite the tables (make docs)
-    python scripts/generate_docs.py --check  # exit 1 if they are stale (make lint, CI)
+    python -m scripts.generate_docs          # rewrite the tables (make docs)
+    python -m scripts.generate_docs --check  # exit 1 if they are stale (make lint, CI)
 """
 
 from __future__ import annotations
@@ -18,18 +18,12 @@ from typing import Any
 
 import yaml
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_DIR))
+from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs, ServerlessVariant
+from components.model_files import DEFAULT_MODEL_REVISION
+from components.outputs import STACK_OUTPUTS
+from stack_config import KEYS
 
-from components import (  # noqa: E402  (the project's own packages, found through the path set above)
-    InstancesVariant,
-    Monitoring,
-    ServerlessEmbeddingEndpointArgs,
-    ServerlessVariant,
-)
-from components.model_files import DEFAULT_MODEL_REVISION  # noqa: E402
-from components.outputs import STACK_OUTPUTS  # noqa: E402
-from stack_config import KEYS  # noqa: E402
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 README = PROJECT_DIR / "README.md"
 # What an argument left at None means; the values themselves come from the dataclasses.
