@@ -7,10 +7,8 @@ are checked against sentence-transformers (rendered in the main venv): cosine >=
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 import tarfile
 import time
 from collections.abc import Iterator, Sequence
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 
 from embeddings.pooling import sentence_vectors
+from local_endpoint.artifact import import_user_module
 from local_endpoint.container import ContainerResponse
 from local_endpoint.serving_stack import PROBE_BODY, FirstAnswer, ServingStack
 from serving_stack_tests.cases import (
@@ -207,18 +206,6 @@ def test_the_first_answer_came_from_a_worker_that_loaded_the_model(served: Serve
     assert served.stack.worker_pids()
 
 
-def worker_threads_module() -> Any:
-    """model_artifact/code/worker_threads.py, the module inference.py uses, loaded without putting code/ on sys.path."""
-    name = "worker_threads_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, MODEL_ARTIFACT_DIR / "code" / "worker_threads.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while the class is made
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def thread_cpu_ticks(pid: int) -> dict[int, int]:
     """CPU time (user + system, clock ticks) of each thread of a process."""
     ticks = {}
@@ -254,7 +241,7 @@ def test_each_worker_computes_on_its_share_of_the_cpus(served: Served) -> None:
     the single thread multi-model-server's OMP_NUM_THREADS=1 gives it; client pooling has no model_fn, so there
     the model server's single thread remains. Checked on the running worker: how many of its threads burn CPU
     while it embeds long texts, and the choice each worker logged."""
-    module = worker_threads_module()
+    module = import_user_module(MODEL_ARTIFACT_DIR / "code", "worker_threads")
     choice = module.choose_threads(served.case.environment, module.affinity_cpus(), module.cgroup_cpu_quota())
     server_pooling = served.case.pooling == "server"
     workers = served.stack.wait_for_workers(choice.workers)

@@ -7,7 +7,6 @@ a multi-model-server worker. The real stack's workers are checked in serving_sta
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import sys
 from pathlib import Path
@@ -16,23 +15,13 @@ from typing import Any
 
 import pytest
 
+from local_endpoint.artifact import import_user_module
 from tests.paths import MODEL_ARTIFACT_DIR
 
 SERVERLESS = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
 
 
-def load_module() -> ModuleType:
-    name = "worker_threads_under_test"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, MODEL_ARTIFACT_DIR / "code" / "worker_threads.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while the class is made
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-worker_threads = load_module()
+worker_threads = import_user_module(MODEL_ARTIFACT_DIR / "code", "worker_threads")
 
 
 @pytest.mark.parametrize(
