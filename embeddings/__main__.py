@@ -19,13 +19,13 @@ import argparse
 import errno
 import json
 import logging
-import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
+from embeddings import settings
 from embeddings.batching import DEFAULT_BATCH_SIZE
 from embeddings.client import (
     DEFAULT_ENDPOINT_NAME,
@@ -60,34 +60,27 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _whole_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
-    return value
+Number = TypeVar("Number", int, float)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, 0 or more, got {text!r}")
-    return value
+def _option(rule: settings.Rule, parse: Callable[[str], Number]) -> Callable[[str], Number]:
+    """An argparse type that holds an option to the client's own rule for that setting, naming the text as typed."""
+
+    def convert(text: str) -> Number:
+        try:
+            value: Number | None = parse(text)
+        except ValueError:
+            value = None
+        if value is None or not rule.test(value):
+            raise argparse.ArgumentTypeError(f"must be {rule.requirement}, got {text!r}")
+        return value
+
+    return convert
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, got {text!r}")
-    return value
+_whole_number = _option(settings.whole_number_rule(1), int)
+_seconds = _option(settings.SECONDS, float)
+_positive_seconds = _option(settings.POSITIVE_SECONDS, float)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from embeddings.errors import InvalidSettingError
@@ -19,25 +20,48 @@ _ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
 _ENDPOINT_NAME_MAX = 63
 
 
-def whole_number(name: str, value: Any, *, minimum: int) -> int:
+@dataclass(frozen=True)
+class Rule:
+    """What a numeric setting must be, in words and as a test. The client checks its arguments with it, and the CLI
+    its options, so the two cannot drift apart."""
+
+    requirement: str
+    test: Callable[[Any], bool]
+
+    def check(self, name: str, value: Any) -> Any:
+        if not self.test(value):
+            raise InvalidSettingError(f"{name} must be {self.requirement}, got {value!r}")
+        return value
+
+
+def _is_finite_number(value: Any) -> bool:
+    """A real number: not a bool (True would count as 1), not nan or inf (they break `time.sleep` or wait forever)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+def whole_number_rule(minimum: int) -> Rule:
     """An int (not a bool, not 2.5, not "3") of at least `minimum`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidSettingError(f"{name} must be a whole number of at least {minimum:,}, got {value!r}")
-    return value
+    return Rule(
+        f"a whole number of at least {minimum:,}",
+        lambda value: not isinstance(value, bool) and isinstance(value, int) and value >= minimum,
+    )
+
+
+SECONDS = Rule("a finite number of seconds, 0 or more", lambda value: _is_finite_number(value) and value >= 0)
+# A deadline of 0 would fail every call before it is sent.
+POSITIVE_SECONDS = Rule("a finite number of seconds above 0", lambda value: _is_finite_number(value) and value > 0)
+
+
+def whole_number(name: str, value: Any, *, minimum: int) -> int:
+    return int(whole_number_rule(minimum).check(name, value))
 
 
 def seconds(name: str, value: Any) -> float:
-    """A finite, non-negative number of seconds: nan and inf would break `time.sleep` or wait forever."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise InvalidSettingError(f"{name} must be a finite number of seconds, 0 or more, got {value!r}")
-    return float(value)
+    return float(SECONDS.check(name, value))
 
 
 def positive_seconds(name: str, value: Any) -> float:
-    """A finite number of seconds above 0: a deadline of 0 would fail every call before it is sent."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise InvalidSettingError(f"{name} must be a finite number of seconds above 0, got {value!r}")
-    return float(value)
+    return float(POSITIVE_SECONDS.check(name, value))
 
 
 def one_of(name: str, value: Any, allowed: Iterable[str]) -> str:
