@@ -48,24 +48,22 @@ class _OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _finite_non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a finite number of seconds >= 0")
-    return value
+def _finite_seconds(*, zero_allowed: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and (value > 0 or (zero_allowed and value == 0))):
+            bound = ">= 0" if zero_allowed else "> 0"
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a finite number of seconds {bound}")
+        return value
+
+    return parse
 
 
-def _finite_positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a finite number of seconds > 0")
-    return value
+_finite_non_negative = _finite_seconds(zero_allowed=True)
+_finite_positive = _finite_seconds(zero_allowed=False)
 
 
 def _int_in_range(low: int, high: int | None, what: str) -> Callable[[str], int]:
