@@ -17,7 +17,6 @@ from tests.embeddings.embeddings_fakes import (
     DIMENSION,
     ENDPOINT,
     FakeSageMaker,
-    Terminal,
     endpoint_not_found,
     ok_json,
     synthetic_container,
@@ -83,16 +82,6 @@ def test_endpoint_errors_are_reported_on_stderr(sagemaker: FakeSageMaker, capsys
     code, out, err = run(["x"], sagemaker, capsys)
     assert code == 1 and out == ""
     assert err.startswith("error: endpoint 'alex-embedding-endpoint'") and "not found" in err
-
-
-def test_no_text_is_a_usage_error(
-    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("sys.stdin", Terminal())
-    with pytest.raises(SystemExit) as caught:
-        run([], sagemaker, capsys)
-    assert caught.value.code == 2
-    assert "give at least one TEXT or --file" in capsys.readouterr().err
 
 
 @pytest.mark.process
