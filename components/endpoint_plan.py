@@ -99,9 +99,10 @@ def _model_files(args: ServerlessEmbeddingEndpointArgs) -> ModelFiles:
 
 def _artifact(args: ServerlessEmbeddingEndpointArgs, model_files: ModelFiles | None) -> ModelArtifact:
     members = dict(model_files.paths()) if model_files is not None else {}
+    known_sha256 = model_files.known_sha256() if model_files is not None else {}
     if args.pooling == "server":
         members |= code_members(Path(args.code_dir))
-    return build_model_artifact(members, Path(args.artifact_build_dir))
+    return build_model_artifact(members, Path(args.artifact_build_dir), known_sha256=known_sha256)
 
 
 def _warnings(args: ServerlessEmbeddingEndpointArgs, region: str, model_files: ModelFiles | None) -> list[str]:

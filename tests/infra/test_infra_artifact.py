@@ -7,6 +7,7 @@ tests of the packed model use the project's build folder, where the 90 MB archiv
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tarfile
 from pathlib import Path
@@ -14,9 +15,10 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components import DEFAULT_MODEL_REVISION, ServerlessEmbeddingEndpointArgs
+from components import DEFAULT_MODEL_REVISION, ServerlessEmbeddingEndpointArgs, model_artifact, model_files
 from components.endpoint_args import default_build_dir
-from components.model_files import DEFAULT_MODEL_FILES
+from components.model_artifact import HASH_LENGTH, code_members, content_listing
+from components.model_files import DEFAULT_MODEL_FILES, DEFAULT_MODEL_ID, local_model_files
 from tests.hub_cache import model_package_dir
 from tests.infra.pulumi_harness import (
     BUCKET,
@@ -225,3 +227,32 @@ def test_a_model_dir_is_packed_as_it_is_and_the_same_files_give_the_same_key(dep
 
     assert from_folder.one(BUCKET_OBJECT).inputs["key"] == downloaded.one(BUCKET_OBJECT).inputs["key"]
     assert from_folder.exports["model_revision"] == DEFAULT_MODEL_REVISION
+
+
+@pytest.mark.parametrize("source", ["download", "model-dir"])
+def test_each_pinned_file_is_read_for_its_hash_once_and_the_key_is_that_of_every_member_hashed(
+    deploy_component, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """Verifying the pinned files hashes their 90 MB; the archive's key reuses those digests instead of reading the
+    files again, and comes out as if every member had been hashed for it."""
+    hashed: list[str] = []
+    hash_file = model_files.file_sha256
+
+    def counting(path: Path) -> str:
+        hashed.append(str(path))
+        return hash_file(path)
+
+    monkeypatch.setattr(model_files, "file_sha256", counting)
+    monkeypatch.setattr(model_artifact, "file_sha256", counting)
+    args = ServerlessEmbeddingEndpointArgs(
+        region="us-east-1", model_dir=model_package_dir() if source == "model-dir" else None
+    )
+
+    deployment = deploy_component(args)
+
+    code = code_members(Path(args.code_dir))
+    assert len(hashed) == len(set(hashed)) == len(DEFAULT_MODEL_FILES) + len(code)
+    pinned = local_model_files(model_package_dir(), model_id=DEFAULT_MODEL_ID, revision=None)
+    every_member_hashed = content_listing({**pinned.paths(), **code}, known_sha256=None)
+    key_hash = hashlib.sha256(every_member_hashed.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+    assert key_hash in deployment.one(BUCKET_OBJECT).inputs["key"]
