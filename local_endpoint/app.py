@@ -218,6 +218,9 @@ class TwinApp:
     ) -> None:
         config = self.config
         request_id = str(uuid.uuid4())
+        if endpoint_name not in config.endpoint_names:  # first, as documented: before the body is even read
+            error = runtime_api.endpoint_not_found(endpoint_name, config.account_id)
+            return await _send_api_error(send, error, request_id)
         try:
             body = await self._read_body(receive, config.max_payload_bytes)
         except _BodyTimeout as timeout:
@@ -228,9 +231,6 @@ class TwinApp:
             return await _send_api_error(send, error, request_id, _CLOSE)
         if body is None:
             return await _send_api_error(send, runtime_api.oversize_body(request_id), request_id)
-        if endpoint_name not in config.endpoint_names:
-            error = runtime_api.endpoint_not_found(endpoint_name, config.account_id)
-            return await _send_api_error(send, error, request_id)
         if operation == "async-invocations":
             error = runtime_api.async_not_configured(endpoint_name, config.account_id)
             return await _send_api_error(send, error, request_id)

@@ -1,10 +1,10 @@
 """The HTTP server: uvicorn (with h11) serving local_endpoint.app, configured and subclassed rather than written.
 
 uvicorn does the HTTP/1.1 work: keep-alive, chunked request bodies, rejecting conflicting or malformed
-Content-Length, a 16 kB bound on incomplete headers (h11's), a deep listen queue, and a shutdown that lets
-in-flight requests finish. uvicorn 0.54 has no deadline for a request's headers or body (its issue #157), arms its
-idle timer only after a first response, and accepts connections until the process runs out of files. The twin's
-subclass of its h11 protocol adds those bounds, so no client can hold the twin:
+Content-Length, a deep listen queue, and a shutdown that lets in-flight requests finish. uvicorn 0.54 has no
+deadline for a request's headers or body (its issue #157), arms its idle timer only after a first response, and
+accepts connections until the process runs out of files. The twin's subclass of its h11 protocol adds those
+bounds, so no client can hold the twin:
 
 - a connection with no request under way (a new one too) is closed after `keep_alive_timeout_seconds`;
 - a request's headers must be complete `header_timeout_seconds` after its first byte, else 408 and close;
@@ -12,7 +12,9 @@ subclass of its h11 protocol adds those bounds, so no client can hold the twin:
   shape (local_endpoint/app.py); a body nobody reads any more (the answer went out first) is closed here;
 - at most `max_connections` are open, fewer if the open-file limit would not allow as many, so accept() never
   fails: when full, the longest-idle connection makes room, or else the newcomer is closed at once;
-- requests h11 refuses get SageMaker's JSON error instead of uvicorn's plain-text 400.
+- requests h11 refuses get SageMaker's JSON error instead of uvicorn's plain-text 400, and so do two it accepts
+  (_TwinH11Connection): a request head over MAX_HEAD_BYTES that arrived whole, and Content-Length together with
+  Transfer-Encoding.
 
 Stopping is in two steps (TwinServer.run). The socket is bound before anything else, so `python -m
 local_endpoint` reports a busy port before it spends seconds loading a model.
@@ -20,14 +22,18 @@ local_endpoint` reports a busy port before it spends seconds loading a model.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import http
 import logging
 import os
+import re
 import signal
 import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +67,10 @@ returns, as torch must not be mid-call when the interpreter exits."""
 FILE_HEADROOM = 64
 """Files kept free beyond max_connections when it is fitted under the open-file limit: a batch of connections
 accepted but not yet counted (ACCEPT_BATCH), as many being closed, and files the model or the user module opens."""
+MAX_HEAD_BYTES = 16 * 1024
+"""A request's line and headers, line ends included, at most (docs/local-twin.md: "headers of at most 16 kB").
+h11 bounds only a head still incomplete (its max_incomplete_event_size, this); _TwinH11Connection bounds one that
+arrived in a single read too. AWS's front ends refuse oversized headers with 400 (ALB: 16 kB a line, 64 kB in all)."""
 _BODY_BACKSTOP_S = 1.0
 """The protocol closes a body still arriving this long after the app's deadline: the app's 408 goes out first."""
 _STARTUP_TIMEOUT_S = 30.0
@@ -135,6 +145,66 @@ def _cancel(timer: asyncio.TimerHandle | None) -> None:
         timer.cancel()
 
 
+class _TwinH11Connection(h11.Connection):
+    """h11's server side, refusing two requests h11 itself lets through, as AWS's front ends refuse them:
+
+    - a head over MAX_HEAD_BYTES: h11 refuses it only while it is incomplete, so 70 kB of headers sent at once
+      were read;
+    - Content-Length together with Transfer-Encoding: h11 lets Transfer-Encoding win (RFC 9112 allows it), but a
+      proxy in front that believed Content-Length would see another request boundary, which is how requests are
+      smuggled. AWS's desync classification (aws/http-desync-guardian, `BothTeClPresent`) calls it ambiguous and
+      its strict mode answers 400 and closes the connection. Transfer-Encoding other than `chunked` is refused by
+      h11 itself.
+
+    The refusal is raised from next_event as h11's own are, so uvicorn answers it as it answers those
+    (send_400_response, below).
+    """
+
+    def __init__(self, max_head_bytes: int) -> None:
+        super().__init__(h11.SERVER, max_incomplete_event_size=max_head_bytes)
+        self._max_head_bytes = max_head_bytes
+
+    def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
+        buffered = len(self.trailing_data[0]) if self.their_state is h11.IDLE else 0
+        event = super().next_event()
+        if isinstance(event, h11.Request):
+            head_bytes = buffered - len(self.trailing_data[0])
+            if head_bytes > self._max_head_bytes:
+                raise h11.RemoteProtocolError(
+                    f"request line and headers of {head_bytes} bytes, over the {self._max_head_bytes}-byte limit"
+                )
+            names = {name for name, _ in event.headers}  # lower case, as h11 normalises them
+            if b"content-length" in names and b"transfer-encoding" in names:
+                raise h11.RemoteProtocolError(
+                    "both Content-Length and Transfer-Encoding are set; send only one of them (a request whose "
+                    "length two servers may read differently is how requests are smuggled)"
+                )
+        return event
+
+
+# h11 quotes what it could not parse as a Python repr: "illegal request line: bytearray(b'HELLO WORLD')".
+_QUOTED_BYTES = re.compile(r""": (?:bytearray\()?(b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*")\)?""")
+_QUOTE_AT_MOST = 120
+
+
+def _parser_message(refused: h11.RemoteProtocolError) -> str:
+    """h11's reason for refusing a request, with what the caller sent quoted as text rather than as a Python repr."""
+
+    def as_sent(match: re.Match[str]) -> str:
+        try:
+            sent: bytes = ast.literal_eval(match[1])
+        except (ValueError, SyntaxError):  # not a repr after all: leave it
+            return match[0]
+        text = sent.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+        if len(text) > _QUOTE_AT_MOST:
+            text = text[:_QUOTE_AT_MOST] + "..."
+        return f' "{text}"'
+
+    if refused.error_status_hint == 431:  # h11's "Receive buffer too long": a head still incomplete
+        return f"request line and headers over the {MAX_HEAD_BYTES}-byte limit"
+    return _QUOTED_BYTES.sub(as_sent, str(refused)).rstrip(".")
+
+
 class _TwinH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with the twin's connection deadlines, connection cap and SageMaker-style errors.
 
@@ -149,6 +219,10 @@ class _TwinH11Protocol(H11Protocol):
     _idle_since = 0.0
 
     # --- connection life ----------------------------------------------------------------------------------
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn = _TwinH11Connection(MAX_HEAD_BYTES)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -252,20 +326,25 @@ class _TwinH11Protocol(H11Protocol):
     # --- answers written by the protocol itself -------------------------------------------------------------
 
     def send_400_response(self, msg: str) -> None:
+        """Every request the parser refuses gets 400, as AWS's front ends answer malformed requests, whatever
+        status h11 suggests (431 for a long head, 501 for an unknown Transfer-Encoding)."""
         # uvicorn calls this from its `except h11.RemoteProtocolError` block, so the parser's reason is at hand.
         refused = sys.exc_info()[1]
-        detail = str(refused) if isinstance(refused, h11.RemoteProtocolError) and str(refused) else msg
-        self._send_error_and_close(runtime_api.invalid_http_request(detail.rstrip(".")))
+        detail = _parser_message(refused) if isinstance(refused, h11.RemoteProtocolError) else ""
+        self._send_error_and_close(runtime_api.invalid_http_request(detail or "the HTTP parser refused it"))
 
     def _send_error_and_close(self, error: runtime_api.ApiError) -> None:
+        """The error as the app writes its own (app._send): reason phrase, request id, JSON body; then close."""
         body = error.body()
         headers = [
             (b"content-type", codec.JSON.encode()),
             (b"content-length", str(len(body)).encode()),
+            (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
             (b"x-amzn-errortype", (error.code or "").encode()),
             (b"connection", b"close"),
         ]
-        self.transport.write(self.conn.send(h11.Response(status_code=error.status, headers=headers)))
+        reason = http.HTTPStatus(error.status).phrase.encode()
+        self.transport.write(self.conn.send(h11.Response(status_code=error.status, headers=headers, reason=reason)))
         self.transport.write(self.conn.send(h11.Data(data=body)))
         self.transport.write(self.conn.send(h11.EndOfMessage()))
         self.transport.close()

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
-from local_endpoint.server import bind_socket
+from local_endpoint.server import MAX_HEAD_BYTES, bind_socket
+from tests.local_endpoint.twin_support import AnswersAtOnce
 
 INVOKE_PATH = f"/endpoints/{DEFAULT_ENDPOINT_NAME}/invocations"
 BURSTS = 3
@@ -225,3 +226,114 @@ def test_stalled_connections_hold_no_threads_and_block_no_one(twin: TwinServer) 
 
     assert status == 200
     assert threads_during - threads_before < 5
+
+
+# --- the front door's refusals: AWS-shaped, before any route ----------------------------------------------------
+
+
+@pytest.fixture
+def modelless_twin() -> Iterator[TwinServer]:
+    """Refusals happen before the container is asked, so none of these tests needs the model."""
+    with serve_in_thread(AnswersAtOnce(), TwinConfig()) as server:
+        yield server
+
+
+def send_raw(server: TwinServer, request: bytes) -> tuple[http.client.HTTPResponse, bytes, bytes]:
+    """Send bytes as they are; the twin's first answer (its body read), then whatever else it sent before closing."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+        rest = b""
+        while chunk := sock.recv(65536):
+            rest += chunk
+    return response, body, rest
+
+
+def assert_refused_as_aws_would(response: http.client.HTTPResponse, body: bytes, rest: bytes, *words: str) -> str:
+    """400 Bad Request with SageMaker's error form and a request id, the connection closed after it."""
+    headers = {name.lower(): value for name, value in response.getheaders()}
+    assert (response.status, response.reason) == (400, "Bad Request")
+    assert headers["x-amzn-requestid"]
+    assert headers["connection"] == "close"
+    assert_sagemaker_validation_error(headers, body, *words)
+    assert rest == b"", "the twin answered more on a connection it refused"
+    return str(json.loads(body)["message"])
+
+
+@pytest.mark.parametrize("order", ["Content-Length first", "Transfer-Encoding first"])
+def test_content_length_with_transfer_encoding_is_refused_and_the_smuggled_request_never_answered(
+    modelless_twin: TwinServer, order: str
+) -> None:
+    """A front end reading Content-Length sees one request; h11 alone read the chunked body and then answered the
+    request hidden after it. AWS's desync rules (BothTeClPresent) refuse the first with 400 and close."""
+    framing = [b"Content-Length: 4\r\n", b"Transfer-Encoding: chunked\r\n"]
+    if order != "Content-Length first":
+        framing.reverse()
+    request = (
+        f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: twin\r\nContent-Type: application/json\r\n".encode()
+        + b"".join(framing)
+        + b"\r\n0\r\n\r\nGET /ping HTTP/1.1\r\nHost: twin\r\n\r\n"
+    )
+
+    response, body, rest = send_raw(modelless_twin, request)
+
+    assert_refused_as_aws_would(response, body, rest, "Content-Length and Transfer-Encoding")
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "quoted"),
+    [
+        (b"HELLO WORLD\r\n\r\n", 'illegal request line "HELLO WORLD"'),
+        (b"GET /ping HTTP/1.1\r\nHost: twin\r\nno colon here\r\n\r\n", 'illegal header line "no colon here"'),
+        (
+            f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: twin\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".encode(),
+            'illegal chunk header "zz"',
+        ),
+    ],
+    ids=["request line", "header line", "chunk header"],
+)
+def test_a_request_the_parser_refuses_gets_an_aws_shaped_error_quoting_what_was_sent(
+    modelless_twin: TwinServer, request_bytes: bytes, quoted: str
+) -> None:
+    response, body, rest = send_raw(modelless_twin, request_bytes)
+
+    message = assert_refused_as_aws_would(response, body, rest, quoted)
+    assert "bytearray" not in message and "b'" not in message
+
+
+def request_with_head_of(size: int) -> bytes:
+    """A ping whose request line and headers, line ends included, are exactly `size` bytes."""
+    start, end = b"GET /ping HTTP/1.1\r\nHost: twin\r\nX-Padding: ", b"\r\n\r\n"
+    return start + b"p" * (size - len(start) - len(end)) + end
+
+
+def test_a_head_of_16_kb_is_served(modelless_twin: TwinServer) -> None:
+    response, body, _ = send_raw(modelless_twin, request_with_head_of(MAX_HEAD_BYTES))
+
+    assert MAX_HEAD_BYTES == 16 * 1024  # docs/local-twin.md's "headers of at most 16 kB"
+    assert response.status == 200 and json.loads(body) == {"status": "Healthy"}
+
+
+@pytest.mark.parametrize("size", [MAX_HEAD_BYTES + 1, 20_000, 70_000])
+def test_a_head_over_16_kb_is_refused_however_it_arrives(modelless_twin: TwinServer, size: int) -> None:
+    """All at once (h11 alone read it: its bound is on a head still incomplete) or in pieces (h11's own bound)."""
+    response, body, rest = send_raw(modelless_twin, request_with_head_of(size))
+
+    assert_refused_as_aws_would(response, body, rest, f"over the {MAX_HEAD_BYTES}-byte limit")
+
+
+def test_an_unknown_endpoint_with_an_oversized_body_is_reported_as_unknown() -> None:
+    """docs/local-twin.md: an unknown endpoint name is reported first, whatever the request."""
+    with serve_in_thread(AnswersAtOnce(), TwinConfig(max_payload_bytes=5)) as server:
+        connection = connect(server)
+        connection.request("POST", "/endpoints/no-such-endpoint/invocations", body=b'{"inputs": "too long"}')
+        status, headers, payload = answer(connection)
+        connection.request("GET", "/ping")  # the unread body was drained: the connection is still usable
+        ping_status, _, _ = answer(connection)
+
+    assert status == 400
+    assert_sagemaker_validation_error(headers, payload, "Endpoint no-such-endpoint of account 123456789012 not found.")
+    assert "oversize" not in payload.decode()
+    assert ping_status == 200

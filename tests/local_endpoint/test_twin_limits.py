@@ -27,18 +27,11 @@ from botocore.compat import HTTPHeaders
 from local_endpoint import DEFAULT_ENDPOINT_NAME, ContainerResponse, TwinConfig, TwinServer, codec, serve_in_thread
 from local_endpoint.server import FILE_HEADROOM, connection_limit
 from tests.local_endpoint.twin_process import WAITS_UNTIL_RELEASED, twin_process, write_artifact
-from tests.local_endpoint.twin_support import read_answer
+from tests.local_endpoint.twin_support import AnswersAtOnce, read_answer
 
 INVOKE_PATH = f"/endpoints/{DEFAULT_ENDPOINT_NAME}/invocations"
 WAIT_S = 10.0  # far beyond every deadline configured here: reaching it means the twin held on
 SHORT = TwinConfig(keep_alive_timeout_seconds=0.2, header_timeout_seconds=0.3, body_timeout_seconds=0.3)
-
-
-class AnswersAtOnce:
-    """A container that needs no model."""
-
-    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerResponse:
-        return ContainerResponse(200, b"[1.0]", codec.JSON)
 
 
 @pytest.fixture

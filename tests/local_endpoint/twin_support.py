@@ -10,8 +10,17 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local_endpoint import ContainerResponse, codec
+
 DUMMY_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 REGION = "eu-west-1"
+
+
+class AnswersAtOnce:
+    """A container that needs no model."""
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerResponse:
+        return ContainerResponse(200, b"[1.0]", codec.JSON)
 
 
 @functools.cache

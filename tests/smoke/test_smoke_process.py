@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 from local_endpoint import DEFAULT_ENDPOINT_NAME, TwinServer
+from tests.paths import PROJECT_DIR
 from tests.smoke.smoke_support import (
     REGION,
     assert_one_error_line,
@@ -128,3 +131,21 @@ def test_no_credentials_fails_in_one_line_saying_how_to_give_them(closed_port: i
     result = run_smoke("--endpoint", DEFAULT_ENDPOINT_NAME, "--region", REGION, env=env)
 
     assert_one_error_line(result, 3, "no usable AWS credentials", "aws configure")
+
+
+def test_make_smoke_fails_with_makes_status_and_the_script_run_directly_with_its_own(closed_port: int) -> None:
+    """make ends with 2 for any failed recipe, so docs/smoke.md's exit table holds for the script run directly: the
+    docs say what `make smoke` returns and show that command. make's last line names the script's status."""
+    doc = (PROJECT_DIR / "docs" / "smoke.md").read_text(encoding="utf-8")
+    stated = re.search(r"`make smoke` exits 0 on a pass and (\d+) on any failure", doc)
+    shown = re.search(r"^\s*\.venv/bin/python scripts/smoke\.py (.+)$", doc, flags=re.M)
+    assert stated and shown, "docs/smoke.md says neither what make smoke returns nor how to get the script's status"
+    url = f"http://127.0.0.1:{closed_port}"
+    env = smoke_env(sagemaker_url=url, runtime_url=url)  # nothing listening: the script's status is 3
+
+    made = run_make_smoke(f"ENDPOINT={DEFAULT_ENDPOINT_NAME}", f"REGION={REGION}", "SMOKE_ARGS=--no-wait", env=env)
+    direct = run_smoke(*shlex.split(shown[1].split("#")[0]), env=env)
+
+    assert direct.returncode == 3, direct.stderr
+    assert made.returncode == int(stated[1]) == 2, made.stderr
+    assert made.stderr.rstrip().endswith("Error 3"), made.stderr
