@@ -23,7 +23,13 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs, ServerlessVariant
+from components import (
+    BatchTransform,
+    InstancesVariant,
+    Monitoring,
+    ServerlessEmbeddingEndpointArgs,
+    ServerlessVariant,
+)
 from components.validation import InvalidEndpointArgsError
 
 ENDPOINT_TYPES = ("serverless", "instances")
@@ -63,6 +69,9 @@ KEYS = (
     Key("targetInvocationsPerInstance", "instances.target_invocations_per_instance", "integer", "instances"),
     Key("monitoring", "monitoring", "boolean"),
     Key("alarmEmail", "monitoring.alarm_email", "string"),
+    Key("batchTransform", "batch_transform", "boolean"),
+    Key("batchTransformExpiryDays", "batch_transform.expiry_days", "integer"),
+    Key("batchTransformInstanceType", "batch_transform.instance_type", "string"),
     Key("imageUri", "image_uri", "string"),
     Key("executionRoleArn", "execution_role_arn", "string"),
     Key("hfToken", "hf_token", "string"),
@@ -178,6 +187,7 @@ def endpoint_args_from_config(config: pulumi.Config) -> ServerlessEmbeddingEndpo
         problems.append(f"endpointType {endpoint_type!r} is not supported: use one of {', '.join(ENDPOINT_TYPES)}")
     problems += _misplaced_keys(endpoint_type, values)
     monitoring = _monitoring(values, problems)
+    batch_transform = _batch_transform(values, problems)
     args = ServerlessEmbeddingEndpointArgs(
         **_given(
             endpoint_name=values["endpointName"],
@@ -194,6 +204,7 @@ def endpoint_args_from_config(config: pulumi.Config) -> ServerlessEmbeddingEndpo
         ),
         **_variant(endpoint_type, values),
         monitoring=monitoring,
+        batch_transform=batch_transform,
         artifact_build_dir=ARTIFACT_BUILD_DIR,
         hf_token=_hf_token(config, reader),
         region=stack_region(),
@@ -252,4 +263,21 @@ def _monitoring(values: Mapping[str, Any], problems: list[str]) -> Monitoring | 
             f"alarmEmail {email!r} is set but monitoring is false: with monitoring off there are no alarms to send; "
             "remove alarmEmail or set monitoring true"
         )
+    return None
+
+
+_BATCH_SETTINGS = ("batchTransformExpiryDays", "batchTransformInstanceType")
+
+
+def _batch_transform(values: Mapping[str, Any], problems: list[str]) -> BatchTransform | None:
+    if values["batchTransform"] is True:
+        return BatchTransform(
+            **_given(expiry_days=values["batchTransformExpiryDays"], instance_type=values["batchTransformInstanceType"])
+        )
+    problems += [
+        f"{key} {values[key]!r} is set but batchTransform is not true: there is no batch bucket for it to configure; "
+        f"remove {key} or set batchTransform true"
+        for key in _BATCH_SETTINGS
+        if values[key] is not None
+    ]
     return None

@@ -1,9 +1,11 @@
 """Infrastructure: the Pulumi component that deploys the embedding endpoint, and what it is built from."""
 
 from components.artifact_store import ModelArtifactStore
+from components.batch_bucket import BatchBucket
 from components.constants import DEFAULT_ENDPOINT_NAME, TYPE_TOKEN
 from components.container import ImageLookupError
 from components.endpoint_args import (
+    BatchTransform,
     InstancesVariant,
     Monitoring,
     ServerlessEmbeddingEndpointArgs,
@@ -22,6 +24,8 @@ __all__ = [
     "DEFAULT_MODEL_REVISION",
     "STACK_OUTPUTS",
     "TYPE_TOKEN",
+    "BatchBucket",
+    "BatchTransform",
     "ImageLookupError",
     "InstancesVariant",
     "InvalidEndpointArgsError",

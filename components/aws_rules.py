@@ -37,6 +37,8 @@ INITIAL_INSTANCE_COUNT = ("sagemaker", "InitialTaskCount")
 SCALING_CAPACITY = ("application-autoscaling", "ResourceCapacity")
 SCALING_COOLDOWN = ("application-autoscaling", "Cooldown")
 INSTANCE_TYPE = ("sagemaker", "ProductionVariantInstanceType")
+TRANSFORM_INSTANCE_TYPE = ("sagemaker", "TransformInstanceType")
+LIFECYCLE_DAYS = ("s3", "Days")
 
 _ASCII_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_"}
 

@@ -11,6 +11,7 @@ TYPE_TOKEN = "alex:embeddings:ServerlessEmbeddingEndpoint"
 """The component's type token: part of every child's URN, so it never changes (a new one would replace the live
 endpoint, whose fixed name would then collide with itself)."""
 ARTIFACT_STORE_TYPE_TOKEN = "alex:embeddings:ModelArtifactStore"
+BATCH_BUCKET_TYPE_TOKEN = "alex:embeddings:BatchBucket"
 
 DEFAULT_ENDPOINT_NAME = "alex-embedding-endpoint"
 """The name later parts call the endpoint by."""
@@ -20,6 +21,10 @@ VARIANT_NAME = "AllTraffic"
 SAGEMAKER_SERVICE_PRINCIPAL = "sagemaker.amazonaws.com"
 ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints"
 """SageMaker writes an endpoint's container logs to `<prefix>/<endpoint name>`."""
+TRANSFORM_JOB_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+"""Every transform job's container logs, in streams named `<job name>/<instance id>-<epoch seconds>`."""
+TRANSFORM_JOB_METRICS_NAMESPACE = "/aws/sagemaker/TransformJobs"
+"""A transform job's utilisation metrics (CPUUtilization, MemoryUtilization), published with the execution role."""
 SAGEMAKER_METRICS_NAMESPACE = "AWS/SageMaker"
 """Invocation metrics (Invocations, errors, latencies in microseconds, ModelSetupTime)."""
 ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -40,3 +45,25 @@ SERVER_WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
 MODEL_ID_ENV = "ALEX_EMBEDDING_MODEL_ID"
 MODEL_REVISION_ENV = "ALEX_EMBEDDING_MODEL_REVISION"
 PRECISION_ENV = "ALEX_EMBEDDING_PRECISION"
+
+# Batch Transform. The bucket's two prefixes, and the rule for the names of this stack's transform jobs: the
+# caller's policy (the batch_policy_json output) allows only jobs whose name starts with the prefix, and
+# `embeddings.batch` computes the same prefix from the endpoint's name.
+DEFAULT_TRANSFORM_INSTANCE_TYPE = "ml.c5.xlarge"
+"""x86 with 4 vCPUs: in botocore's TransformInstanceType list (ml.c5.large is not) and offered in every region."""
+BATCH_INPUT_PREFIX = "input/"
+BATCH_OUTPUT_PREFIX = "output/"
+BATCH_JOB_NAME_MARK = "-batch-"
+BATCH_JOB_NAME_STEM_MAX = 39
+"""The endpoint name's share of the prefix: the prefix is at most 39 + 7 = 46 characters, which leaves at least 17 of
+TransformJobName's 63 for the job's own suffix."""
+
+
+def batch_job_name_prefix(endpoint_name: str) -> str:
+    """`<endpoint name, lower-cased, cut to 39 characters, without trailing hyphens>-batch-`.
+
+    Lower case because SageMaker lower-cases names inside its ARNs and IAM compares ARNs case-sensitively: a job
+    named with the prefix as given matches the policy's `transform-job/<prefix>*` whatever the endpoint's case.
+    A job name is the prefix plus letters, digits and hyphens, ending in a letter or digit, 63 characters in all.
+    """
+    return endpoint_name.lower()[:BATCH_JOB_NAME_STEM_MAX].rstrip("-") + BATCH_JOB_NAME_MARK

@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 
 from components import aws_rules, validation
-from components.constants import DEFAULT_ENDPOINT_NAME
+from components.constants import DEFAULT_ENDPOINT_NAME, DEFAULT_TRANSFORM_INSTANCE_TYPE
 from components.model_artifact import code_dir_problems
 from components.model_files import DEFAULT_MODEL_ID, model_dir_problems
 from components.policies import EXECUTION_POLICY_SIDS
@@ -137,6 +137,35 @@ class Monitoring:
 
 
 @dataclass
+class BatchTransform:
+    """A home for SageMaker Batch Transform jobs on the endpoint's model; off unless given.
+
+    A private bucket (`BatchBucket`) whose `input/` and `output/` expire after `expiry_days`, read and write access to
+    them for the execution role, and the caller's least-privilege policy (the `batch_policy_json` output).
+    """
+
+    expiry_days: int = 7
+    """Days after which objects under `input/` and `output/` (and unfinished uploads) are deleted by S3 lifecycle
+    rules: a whole number, at least 1. Default 7: long enough to fetch a job's output, short enough that a corpus
+    does not linger."""
+    instance_type: str = DEFAULT_TRANSFORM_INSTANCE_TYPE
+    """The one instance type the caller's policy lets a job use (a type of the API's `TransformInstanceType` list),
+    and the runner's default. Default ml.c5.xlarge: x86, 4 vCPUs, offered for Batch Transform in every region."""
+
+    def problems(self, prefix: str = "") -> list[Problem]:
+        return [
+            *validation.check_integer_rule(
+                f"{prefix}expiry_days",
+                self.expiry_days,
+                aws_rules.LIFECYCLE_DAYS,
+                "days before S3 deletes batch input and output",
+                minimum=1,
+            ),
+            *validation.check_transform_instance_type(self.instance_type, f"{prefix}instance_type"),
+        ]
+
+
+@dataclass
 class ServerlessEmbeddingEndpointArgs:
     """Everything the endpoint needs, as plain values so all of them can be checked before anything exists.
 
@@ -171,6 +200,9 @@ class ServerlessEmbeddingEndpointArgs:
     """Instance capacity with autoscaling. Default None."""
     monitoring: Monitoring | None = field(default_factory=Monitoring)
     """Alarms and dashboard. Default `Monitoring()`; None creates none of it."""
+    batch_transform: BatchTransform | None = None
+    """A bucket, permissions and a caller policy for SageMaker Batch Transform on the endpoint's model. Default None:
+    none of it is created."""
     code_dir: Path = INFERENCE_CODE_DIR
     """Server pooling: the folder packed as model.tar.gz's code/, holding inference.py. Default this project's
     `model_artifact/code`."""
@@ -216,6 +248,7 @@ class ServerlessEmbeddingEndpointArgs:
             *validation.check_one_of("precision", self.precision, tuple(PRECISIONS), PRECISIONS),
             *self._variant_problems(),
             *(self.monitoring.problems("monitoring.") if self.monitoring is not None else []),
+            *(self.batch_transform.problems("batch_transform.") if self.batch_transform is not None else []),
             *self._source_problems(),
             *validation.check_region(self.region, image_uri=self.image_uri),
             *validation.check_image_uri(self.image_uri, self.region),

@@ -123,4 +123,10 @@ def _warnings(args: ServerlessEmbeddingEndpointArgs, region: str, model_files: M
             f"executionRoleArn {args.execution_role_arn!r} must be allowed s3:GetObject on the model artifact (see "
             "the model_data_url output), or the endpoint cannot start"
         )
+    if args.batch_transform is not None and args.execution_role_arn is not None:
+        warnings.append(
+            f"executionRoleArn {args.execution_role_arn!r} must be allowed s3:ListBucket on input/, s3:GetObject on "
+            "input/* and s3:PutObject on output/* of the batch bucket (the batch_bucket output; "
+            "BatchBucket.grant_transform_job attaches exactly that), or every transform job fails"
+        )
     return warnings

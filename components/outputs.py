@@ -47,6 +47,20 @@ STACK_OUTPUTS: tuple[OutputSpec, ...] = (
     OutputSpec("alarm_topic_arn", "The SNS topic every alarm notifies.", "alarmEmail set"),
     OutputSpec("model_artifact_bucket", "The private bucket holding model.tar.gz.", "a model.tar.gz is built"),
     OutputSpec("model_data_url", "The `s3://` URL of model.tar.gz.", "a model.tar.gz is built"),
+    OutputSpec(
+        "batch_bucket",
+        "The private bucket for Batch Transform input and output: `EMBEDDINGS_BATCH_BUCKET` of `python -m "
+        "embeddings.batch`.",
+        "batchTransform true",
+    ),
+    OutputSpec("batch_input_url", "The `s3://` folder transform jobs read from (`input/`).", "batchTransform true"),
+    OutputSpec("batch_output_url", "The `s3://` folder transform jobs write to (`output/`).", "batchTransform true"),
+    OutputSpec(
+        "batch_policy_json",
+        "An IAM policy allowing this stack's transform jobs (names starting `<endpoint name>-batch-`) on its model "
+        "and instance type, passing the execution role to SageMaker, and the batch bucket's two folders.",
+        "batchTransform true",
+    ),
 )
 
 OUTPUT_NAMES = tuple(spec.name for spec in STACK_OUTPUTS)

@@ -18,7 +18,14 @@ import pulumi_aws as aws
 
 from components import monitoring, policies
 from components.artifact_store import ModelArtifactStore
-from components.constants import SCALABLE_DIMENSION, SCALING_METRIC, TYPE_TOKEN, VARIANT_NAME
+from components.batch_bucket import BatchBucket, role_name_of
+from components.constants import (
+    SCALABLE_DIMENSION,
+    SCALING_METRIC,
+    TYPE_TOKEN,
+    VARIANT_NAME,
+    batch_job_name_prefix,
+)
 from components.endpoint_args import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs
 from components.endpoint_plan import plan_endpoint
 from components.monitoring import Metric, endpoint_metric
@@ -49,7 +56,8 @@ class Alarms(NamedTuple):
 class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
     """The embedding endpoint and everything it needs; children are public attributes, None when not created.
 
-    Children: `artifact_store` (a `ModelArtifactStore`, when a model.tar.gz is built), `role` and
+    Children: `artifact_store` (a `ModelArtifactStore`, when a model.tar.gz is built), `batch_store` (a
+    `BatchBucket`, with `batch_transform`), `role` and
     `execution_policy` (None with your own role), `model`, `endpoint_config`, `endpoint`; instances:
     `scaling_target`, `scaling_policy`; monitoring: `alarms` (by key), `alarm_topic` and `alarm_subscription` (with
     an email), `dashboard`. `plan` holds what was decided before anything was registered (region, image, model
@@ -68,6 +76,7 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
         region, tags = self.plan.region, self._tags(name, args)
 
         self.artifact_store = self._artifact_store(name, region, tags)
+        self.batch_store = self._batch_store(name, region, tags)
         execution = self._execution_role(name, args, region, tags)
         self.role, self.execution_policy = execution.role, execution.policy
         self.model = self._model(name, execution, region, tags)
@@ -100,6 +109,11 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             name, self.plan.artifact, region=region, tags=tags, former_parent=self, opts=self._child()
         )
 
+    def _batch_store(self, name: str, region: str, tags: Mapping[str, str]) -> BatchBucket | None:
+        if self.args.batch_transform is None:
+            return None
+        return BatchBucket(name, self.args.batch_transform, region=region, tags=tags, opts=self._child())
+
     def _execution_role(
         self, name: str, args: ServerlessEmbeddingEndpointArgs, region: str, tags: Mapping[str, str]
     ) -> ExecutionRole:
@@ -121,6 +135,7 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             account_id=account_id,
             endpoint_name=args.endpoint_name,
             model_artifact_arn=self.artifact_store.object_arn if self.artifact_store else None,
+            batch_bucket_arn=self.batch_store.arn if self.batch_store else None,
             extra_statements=args.execution_role_statements,
         )
         policy = aws.iam.RolePolicy(
@@ -329,6 +344,24 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
         store = self.artifact_store
         self.model_artifact_bucket: pulumi.Output[str] | None = store.bucket.bucket if store else None
         self.model_data_url: pulumi.Output[str] | None = store.model_data_url if store else None
+        batch, settings = self.batch_store, args.batch_transform
+        self.batch_bucket: pulumi.Output[str] | None = batch.bucket_name if batch else None
+        self.batch_input_url: pulumi.Output[str] | None = batch.input_url if batch else None
+        self.batch_output_url: pulumi.Output[str] | None = batch.output_url if batch else None
+        self.batch_policy_json: pulumi.Output[str] | None = None
+        if batch is not None and settings is not None:
+            prefix, instance_type = batch_job_name_prefix(args.endpoint_name), settings.instance_type
+            self.batch_policy_json = pulumi.Output.all(self.model.arn, self.role_arn, batch.arn).apply(
+                lambda arns: policies.to_json(
+                    policies.batch_caller_policy(
+                        model_arn=arns[0],
+                        role_arn=arns[1],
+                        bucket_arn=arns[2],
+                        job_prefix=prefix,
+                        instance_type=instance_type,
+                    )
+                )
+            )
 
     @property
     def outputs(self) -> dict[str, pulumi.Output[Any]]:
@@ -344,8 +377,18 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
         `role` is an `aws.iam.Role`, or a role's name or ARN (a str or an Output). Returns the inline RolePolicy,
         named `name`, a child of this component.
         """
-        role_name = role.id if isinstance(role, aws.iam.Role) else pulumi.Output.from_input(role).apply(_role_name)
-        return aws.iam.RolePolicy(name, role=role_name, policy=self.invoke_policy_json, opts=self._child())
+        return aws.iam.RolePolicy(
+            name, role=role_name_of(role, "grant_invoke"), policy=self.invoke_policy_json, opts=self._child()
+        )
+
+    def grant_batch(self, name: str, role: aws.iam.Role | pulumi.Input[str]) -> aws.iam.RolePolicy:
+        """Let `role` run this stack's Batch Transform jobs (`python -m embeddings.batch`): the `batch_policy_json`
+        output, attached inline. Needs `batch_transform`; `role` as for `grant_invoke`."""
+        if self.batch_policy_json is None:
+            raise ValueError("grant_batch: this endpoint has no batch_transform settings, so no batch bucket or jobs")
+        return aws.iam.RolePolicy(
+            name, role=role_name_of(role, "grant_batch"), policy=self.batch_policy_json, opts=self._child()
+        )
 
     def metric(self, metric_name: str, statistic: str = "Sum", *, period_s: int = monitoring.PERIOD_S) -> Metric:
         """Any metric SageMaker publishes for this endpoint's variant (see the SageMaker metrics reference)."""
@@ -375,12 +418,3 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
     def metric_model_setup_time(self, statistic: str = "Maximum") -> Metric:
         """Serverless cold starts, in microseconds."""
         return self.metric("ModelSetupTime", statistic)
-
-
-def _role_name(role: str) -> str:
-    """An IAM role's name from its name or ARN (`arn:aws:iam::123456789012:role/path/name` -> `name`)."""
-    if role.startswith("arn:"):
-        if ":role/" not in role:
-            raise ValueError(f"grant_invoke: {role!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/...)")
-        return role.rsplit("/", 1)[1]
-    return role

@@ -372,6 +372,27 @@ def check_instance_type(
     return []
 
 
+def check_transform_instance_type(value: object, field: str = "batch_transform.instance_type") -> list[Problem]:
+    """Batch Transform has its own list of instance types (TransformInstanceType, x86 only today), not the
+    endpoints' one."""
+    known = aws_rules.enum_values(aws_rules.TRANSFORM_INSTANCE_TYPE)
+    if not isinstance(value, str):
+        return [not_a(field, value, "a SageMaker transform instance type such as 'ml.c5.xlarge'")]
+    if value not in known:
+        hint = _suggest(value, known)
+        return [
+            problem(
+                field,
+                lambda n: (
+                    f"{n(field)} {value!r} is not a SageMaker Batch Transform instance type: use one of the "
+                    f"{len(known)} types of the API's TransformInstanceType list, e.g. ml.c5.xlarge or "
+                    f"ml.m5.xlarge{hint}"
+                ),
+            )
+        ]
+    return []
+
+
 # --- regions, images, roles ------------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,13 @@ from typing import Any
 
 import yaml
 
-from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs, ServerlessVariant
+from components import (
+    BatchTransform,
+    InstancesVariant,
+    Monitoring,
+    ServerlessEmbeddingEndpointArgs,
+    ServerlessVariant,
+)
 from components.model_files import DEFAULT_MODEL_REVISION
 from components.outputs import STACK_OUTPUTS
 from stack_config import KEYS
@@ -35,11 +41,13 @@ NONE_MEANS = {
     "image_uri": "the region's Hugging Face PyTorch inference CPU image",
     "execution_role_arn": "none: a least-privilege role is created",
     "hf_token": "none",
+    "batch_transform": "`false`",
 }
 _OWNERS: dict[str, Any] = {
     "serverless": ServerlessVariant(),
     "instances": InstancesVariant(),
     "monitoring": Monitoring(),
+    "batch_transform": BatchTransform(),
 }
 
 

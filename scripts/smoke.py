@@ -134,6 +134,8 @@ class Target:
     pooling_from: str
     precision: str | None = None
     model_id: str | None = None
+    model_name: str | None = None  # the stack's SageMaker model: what a transform job runs
+    batch_bucket: str | None = None  # the stack's batch bucket, with batchTransform true
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,8 @@ def resolve_target(args: argparse.Namespace, *, default_region: Callable[[], str
         pooling_from=pooling_from,
         precision=_string(outputs.get("precision")),
         model_id=_string(outputs.get("model_id")),
+        model_name=_string(outputs.get("model_name")),
+        batch_bucket=_string(outputs.get("batch_bucket")),
     )
 
 
@@ -701,10 +705,24 @@ def run(args: argparse.Namespace) -> int:
             f"note: your default AWS region is {configured}, the endpoint's is {target.region}: boto3 clients made "
             f"without region_name will not find it"
         )
-    log("passed; for .env (Part 3 reads SAGEMAKER_ENDPOINT, and deploys into DEFAULT_AWS_REGION):")
-    print(f"SAGEMAKER_ENDPOINT={target.endpoint_name}")
-    print(f"DEFAULT_AWS_REGION={target.region}")
+    log(
+        "passed; for .env (Part 3 reads SAGEMAKER_ENDPOINT and deploys into DEFAULT_AWS_REGION; python -m "
+        "embeddings.batch reads SAGEMAKER_MODEL_NAME and EMBEDDINGS_BATCH_BUCKET):"
+    )
+    for line in env_lines(target):
+        print(line)
     return EXIT_OK
+
+
+def env_lines(target: Target) -> list[str]:
+    """The `.env` lines: the endpoint and its region always; the model and the batch bucket when the stack's outputs
+    name them (an endpoint given by name says nothing of either)."""
+    lines = [f"SAGEMAKER_ENDPOINT={target.endpoint_name}", f"DEFAULT_AWS_REGION={target.region}"]
+    if target.model_name is not None:
+        lines.append(f"SAGEMAKER_MODEL_NAME={target.model_name}")
+    if target.batch_bucket is not None:
+        lines.append(f"EMBEDDINGS_BATCH_BUCKET={target.batch_bucket}")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from pulumi.runtime.settings import SETTINGS, get_root_resource, set_root_resour
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from components.constants import ARTIFACT_STORE_TYPE_TOKEN, TYPE_TOKEN
+from components.constants import ARTIFACT_STORE_TYPE_TOKEN, BATCH_BUCKET_TYPE_TOKEN, TYPE_TOKEN
 from components.outputs import ALWAYS_EXPORTED, OUTPUT_NAMES
 from components.regions import dns_suffix_of, partition_of
 from tests.hub_cache import seed_hub_cache
@@ -37,6 +37,7 @@ ACCOUNT_ID = "123456789012"
 
 COMPONENT = TYPE_TOKEN
 ARTIFACT_STORE = ARTIFACT_STORE_TYPE_TOKEN
+BATCH_STORE = BATCH_BUCKET_TYPE_TOKEN
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 MODEL = "aws:sagemaker/model:Model"
@@ -53,6 +54,7 @@ BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessB
 BUCKET_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 PREBUILT_IMAGE_INVOKE = "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage"
 
@@ -98,7 +100,9 @@ DEEP_LEARNING_REGISTRY_BY_REGION = {
     "us-west-2": "763104351884",
 }
 
-_BUCKET_SETTINGS = frozenset({BUCKET_PUBLIC_ACCESS_BLOCK, BUCKET_OWNERSHIP_CONTROLS, BUCKET_ENCRYPTION, BUCKET_POLICY})
+_BUCKET_SETTINGS = frozenset(
+    {BUCKET_PUBLIC_ACCESS_BLOCK, BUCKET_OWNERSHIP_CONTROLS, BUCKET_ENCRYPTION, BUCKET_POLICY, BUCKET_LIFECYCLE}
+)
 
 # Where each SageMaker resource type keeps its ARN path segment.
 _SAGEMAKER_ARN_KIND = {

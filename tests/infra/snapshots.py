@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import tests.environment  # noqa: F401  (the tests' environment: recorded paths are the ones the tests see)
-from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs
+from components import BatchTransform, InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs
 from tests.infra.deployments import deploy_component, deploy_stack
 from tests.infra.pulumi_harness import Deployment
 from tests.paths import PROJECT_DIR
@@ -29,6 +29,13 @@ CASES: dict[str, Callable[[], Deployment]] = {
     # The tutorial's endpoint: the Hub at start-up, token vectors, no monitoring.
     "tutorial_hub_client": lambda: deploy_component(
         ServerlessEmbeddingEndpointArgs(region="us-east-1", model_source="hub", pooling="client", monitoring=None)
+    ),
+    # Batch Transform's home: the batch bucket, the role's two prefixes, the caller's policy (the Hub source keeps
+    # model.tar.gz to code/ alone).
+    "batch_transform": lambda: deploy_component(
+        ServerlessEmbeddingEndpointArgs(
+            region="us-east-1", model_source="hub", monitoring=None, batch_transform=BatchTransform(expiry_days=14)
+        )
     ),
     # Instances with autoscaling, alarms with an email, bf16.
     "instances_email_bf16": lambda: deploy_component(

@@ -19,11 +19,15 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from components import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs, ServerlessVariant
+from components import BatchTransform, InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs, ServerlessVariant
+from components.constants import batch_job_name_prefix
 from tests.infra.api_shapes import violations
 from tests.infra.pulumi_harness import (
+    ARTIFACT_STORE,
+    BATCH_STORE,
     BUCKET,
     BUCKET_ENCRYPTION,
+    BUCKET_LIFECYCLE,
     BUCKET_OBJECT,
     BUCKET_OWNERSHIP_CONTROLS,
     BUCKET_POLICY,
@@ -40,6 +44,7 @@ from tests.infra.pulumi_harness import (
     TOPIC,
     TOPIC_SUBSCRIPTION,
     Deployment,
+    Registration,
 )
 
 MOTO_SERVICES = ("application-autoscaling", "cloudwatch", "sns", "s3")
@@ -283,15 +288,22 @@ def monitoring_requests(deployment: Deployment) -> list[tuple[str, str, dict[str
     return requests
 
 
-def artifact_bucket_requests(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
-    if not deployment.of_type(BUCKET):
-        return []
-    bucket = deployment.one(BUCKET).state
+def _child(deployment: Deployment, store: str, type_token: str) -> Registration:
+    """The one resource of `type_token` under the store component `store` (the artifact store or the batch bucket)."""
+    [parent] = [r.urn for r in deployment.of_type(store)]
+    [found] = [r for r in deployment.of_type(type_token) if r.parent == parent]
+    return found
+
+
+def private_bucket_requests(deployment: Deployment, store: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """The bucket of a store component and the settings that make it private, as the provider creates them."""
+    bucket_registration = _child(deployment, store, BUCKET)
+    bucket = bucket_registration.state
     name, region = bucket["bucket"], bucket["region"]
-    block = deployment.one(BUCKET_PUBLIC_ACCESS_BLOCK).inputs
-    ownership = deployment.one(BUCKET_OWNERSHIP_CONTROLS).inputs
-    encryption = deployment.one(BUCKET_ENCRYPTION).inputs["rules"][0]["applyServerSideEncryptionByDefault"]
-    obj = deployment.one(BUCKET_OBJECT).inputs
+    block = _child(deployment, store, BUCKET_PUBLIC_ACCESS_BLOCK).inputs
+    ownership = _child(deployment, store, BUCKET_OWNERSHIP_CONTROLS).inputs
+    rules = _child(deployment, store, BUCKET_ENCRYPTION).inputs["rules"]
+    encryption = rules[0]["applyServerSideEncryptionByDefault"]
     return [
         (
             "s3",
@@ -300,7 +312,7 @@ def artifact_bucket_requests(deployment: Deployment) -> list[tuple[str, str, dic
             if region == "us-east-1"
             else {"Bucket": name, "CreateBucketConfiguration": {"LocationConstraint": region}},
         ),
-        ("s3", "PutBucketTagging", {"Bucket": name, "Tagging": {"TagSet": _tags(deployment.one(BUCKET).inputs)}}),
+        ("s3", "PutBucketTagging", {"Bucket": name, "Tagging": {"TagSet": _tags(bucket_registration.inputs)}}),
         (
             "s3",
             "PutPublicAccessBlock",
@@ -332,7 +344,20 @@ def artifact_bucket_requests(deployment: Deployment) -> list[tuple[str, str, dic
                 },
             },
         ),
-        ("s3", "PutBucketPolicy", {"Bucket": name, "Policy": deployment.one(BUCKET_POLICY).inputs["policy"]}),
+        (
+            "s3",
+            "PutBucketPolicy",
+            {"Bucket": name, "Policy": _child(deployment, store, BUCKET_POLICY).inputs["policy"]},
+        ),
+    ]
+
+
+def artifact_bucket_requests(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
+    if not deployment.of_type(ARTIFACT_STORE):
+        return []
+    obj = deployment.one(BUCKET_OBJECT).inputs
+    return [
+        *private_bucket_requests(deployment, ARTIFACT_STORE),
         (
             "s3",
             "PutObject",
@@ -346,10 +371,44 @@ def artifact_bucket_requests(deployment: Deployment) -> list[tuple[str, str, dic
     ]
 
 
+def batch_bucket_requests(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
+    """With batchTransform: the batch bucket, its protections and its expiry rules."""
+    if not deployment.of_type(BATCH_STORE):
+        return []
+    lifecycle = _child(deployment, BATCH_STORE, BUCKET_LIFECYCLE).inputs
+    rules = [
+        {
+            "ID": rule["id"],
+            "Status": rule["status"],
+            "Filter": {"Prefix": rule["filter"]["prefix"]},
+            "Expiration": {"Days": _integer(rule["expiration"]["days"])},
+            "AbortIncompleteMultipartUpload": {
+                "DaysAfterInitiation": _integer(rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"])
+            },
+        }
+        for rule in lifecycle["rules"]
+    ]
+    return [
+        *private_bucket_requests(deployment, BATCH_STORE),
+        (
+            "s3",
+            "PutBucketLifecycleConfiguration",
+            {"Bucket": lifecycle["bucket"], "LifecycleConfiguration": {"Rules": rules}},
+        ),
+    ]
+
+
+def batch_policy_requests(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
+    if "batch_policy_json" not in deployment.exports:
+        return []
+    return [("iam", "CreatePolicy", {"PolicyName": "batch", "PolicyDocument": deployment.exports["batch_policy_json"]})]
+
+
 def every_request(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]]]:
     """The calls the provider makes for this deployment, in the order the engine would create things."""
     return [
         *artifact_bucket_requests(deployment),
+        *batch_bucket_requests(deployment),
         ("iam", "CreateRole", create_role_request(deployment)),
         ("iam", "PutRolePolicy", put_role_policy_request(deployment)),
         ("sagemaker", "CreateModel", create_model_request(deployment)),
@@ -358,6 +417,7 @@ def every_request(deployment: Deployment) -> list[tuple[str, str, dict[str, Any]
         *scaling_requests(deployment),
         *monitoring_requests(deployment),
         ("iam", "CreatePolicy", {"PolicyName": "invoke", "PolicyDocument": deployment.exports["invoke_policy_json"]}),
+        *batch_policy_requests(deployment),
     ]
 
 
@@ -373,6 +433,7 @@ ARGS: dict[str, Callable[[Path], ServerlessEmbeddingEndpointArgs]] = {
         precision="bf16",
         serverless=ServerlessVariant(memory_size_mb=6144, max_concurrency=200, provisioned_concurrency=200),
         monitoring=Monitoring(alarm_email="ops@example.com"),
+        batch_transform=BatchTransform(expiry_days=30, instance_type="ml.m5.xlarge"),
         artifact_build_dir=build_dir,
         tags={"cost-center": "kb", "café": "naïve"},
     ),
@@ -461,10 +522,13 @@ def test_moto_accepts_the_whole_chain_and_the_references_line_up(aws_api: None, 
 
     # moto enforces a bucket policy but ignores its Condition, so the TLS-only Deny would refuse moto's own
     # requests: the policy goes on last here, after the object has been written and read back.
-    bucket_requests = artifact_bucket_requests(deployment)
+    bucket_requests = [*artifact_bucket_requests(deployment), *batch_bucket_requests(deployment)]
     for service, operation, params in [r for r in bucket_requests if r[1] != "PutBucketPolicy"]:
         clients[service]._make_api_call(operation, params)
     _check_artifact(clients["s3"], deployment)
+    _check_batch_bucket(clients["s3"], deployment)
+    for _, _, params in batch_policy_requests(deployment):
+        iam.create_policy(**params)  # moto checks the policy grammar
     for service, operation, params in [r for r in bucket_requests if r[1] == "PutBucketPolicy"]:
         clients[service]._make_api_call(operation, params)
         assert clients["s3"].get_bucket_policy(Bucket=params["Bucket"])["Policy"] == params["Policy"]
@@ -517,7 +581,7 @@ def _check_monitoring(cloudwatch: Any, sns: Any, deployment: Deployment) -> None
 def _check_artifact(s3: Any, deployment: Deployment) -> None:
     if not deployment.of_type(BUCKET_OBJECT):
         return
-    bucket = deployment.one(BUCKET).state["bucket"]
+    bucket = _child(deployment, ARTIFACT_STORE, BUCKET).state["bucket"]
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()) and len(block) == 4
     rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
@@ -532,3 +596,42 @@ def _check_artifact(s3: Any, deployment: Deployment) -> None:
         if s.get("Sid") == "ReadModelArtifact"
     )
     assert read["Resource"] == f"arn:aws:s3:::{url.removeprefix('s3://')}"
+
+
+def _check_batch_bucket(s3: Any, deployment: Deployment) -> None:
+    if not deployment.of_type(BATCH_STORE):
+        assert "batch_bucket" not in deployment.exports
+        return
+    bucket = deployment.exports["batch_bucket"]
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert encryption[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert sorted((rule["Filter"]["Prefix"], rule["Expiration"]["Days"]) for rule in rules) == [
+        ("input/", 30),
+        ("output/", 30),
+    ]
+
+
+def test_a_job_name_with_the_stacks_prefix_is_one_sagemaker_accepts(deploy_component, tmp_path: Path) -> None:
+    """The runner names its jobs `<prefix><suffix>`; the longest endpoint name ("every option" has a 63-character
+    one) still leaves room for a 17-character suffix, and the request passes CreateTransformJob's shapes with the
+    stack's model, folders and instance type."""
+    args = ARGS["every option"](tmp_path)
+    deployment = deploy_component(args, region=args.region)
+    prefix = batch_job_name_prefix(deployment.exports["endpoint_name"])
+    request = {
+        "TransformJobName": prefix + "0123456789abcdef0",
+        "ModelName": deployment.exports["model_name"],
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": deployment.exports["batch_input_url"]}},
+            "ContentType": "application/jsonlines",
+            "SplitType": "Line",
+        },
+        "TransformOutput": {"S3OutputPath": deployment.exports["batch_output_url"], "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2},
+    }
+    assert len(request["TransformJobName"]) == 63
+    assert violations("sagemaker", "CreateTransformJob", request) == []
+    statement = json.loads(deployment.exports["batch_policy_json"])["Statement"][0]
+    assert statement["Resource"].endswith(f":transform-job/{prefix}*")

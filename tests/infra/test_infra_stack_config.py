@@ -40,7 +40,8 @@ def test_pulumi_yaml_declares_every_key_the_program_reads_each_unset_by_default(
         if key.name == "tags":
             continue
         assert declared[key.name]["type"] == key.kind, key.name
-        expected = {"string": "", "integer": 0, "boolean": True}[key.kind]
+        # Booleans default to the component's own choice: monitoring on, batch transform off.
+        expected = {"string": "", "integer": 0, "boolean": key.name != "batchTransform"}[key.kind]
         assert config.values[f"alex-sagemaker:{key.name}"] == expected, key.name
 
 

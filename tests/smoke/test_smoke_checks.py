@@ -386,6 +386,38 @@ def test_region_and_pooling_given_override_the_stack(on_path: Path) -> None:
     assert pulumi_calls(on_path) == ["stack output --json --stack dev|file://~"]
 
 
+@pytest.mark.process
+def test_the_stack_outputs_name_the_model_and_the_batch_bucket_for_the_env_lines(on_path: Path) -> None:
+    outputs = {**STACK_OUTPUTS, "model_name": "embedding-model-3f2a9c1", "batch_bucket": "embedding-batch-8d41e07"}
+    fake_pulumi(on_path, outputs)
+
+    target = smoke.resolve_target(_args("--stack", "prod"), default_region=lambda: "us-east-1")
+
+    assert smoke.env_lines(target) == [
+        "SAGEMAKER_ENDPOINT=embeddings-prod",
+        "DEFAULT_AWS_REGION=eu-central-1",
+        "SAGEMAKER_MODEL_NAME=embedding-model-3f2a9c1",
+        "EMBEDDINGS_BATCH_BUCKET=embedding-batch-8d41e07",
+    ]
+
+
+@pytest.mark.process
+def test_without_batch_transform_there_is_no_bucket_line(on_path: Path) -> None:
+    fake_pulumi(on_path, {**STACK_OUTPUTS, "model_name": "embedding-model-3f2a9c1"})
+
+    target = smoke.resolve_target(_args("--stack", "prod"), default_region=lambda: "us-east-1")
+
+    assert smoke.env_lines(target)[2:] == ["SAGEMAKER_MODEL_NAME=embedding-model-3f2a9c1"]
+
+
+def test_an_endpoint_given_by_name_gives_only_the_endpoint_and_region_lines(on_path: Path) -> None:
+    fake_pulumi(on_path, {**STACK_OUTPUTS, "model_name": "m", "batch_bucket": "b"})
+
+    target = smoke.resolve_target(_args("--endpoint", "mine", "--region", "us-west-2"), default_region=lambda: None)
+
+    assert smoke.env_lines(target) == ["SAGEMAKER_ENDPOINT=mine", "DEFAULT_AWS_REGION=us-west-2"]
+
+
 def test_an_endpoint_given_is_checked_without_reading_the_stack(on_path: Path) -> None:
     fake_pulumi(on_path, STACK_OUTPUTS)
 

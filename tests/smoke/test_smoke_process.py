@@ -24,6 +24,7 @@ from tests.smoke.smoke_support import (
 pytestmark = pytest.mark.process  # each test runs the smoke script or make as a process
 
 ENV_LINES = [f"SAGEMAKER_ENDPOINT={DEFAULT_ENDPOINT_NAME}", f"DEFAULT_AWS_REGION={REGION}"]
+MODEL_NAME, BATCH_BUCKET = "embedding-model-3f2a9c1", "embedding-batch-8d41e07"
 
 
 def test_make_smoke_reads_the_stack_outputs_and_passes_on_the_default_endpoint(
@@ -40,6 +41,8 @@ def test_make_smoke_reads_the_stack_outputs_and_passes_on_the_default_endpoint(
             "pooling": "server",
             "precision": "fp32",
             "model_id": "sentence-transformers/all-MiniLM-L6-v2",
+            "model_name": MODEL_NAME,
+            "batch_bucket": BATCH_BUCKET,
         },
     )
     env = smoke_env(sagemaker_url=moto_url, runtime_url=artifact_twin.url)
@@ -47,7 +50,8 @@ def test_make_smoke_reads_the_stack_outputs_and_passes_on_the_default_endpoint(
 
     result = run_make_smoke("STACK=ci", env=env)
 
-    assert (result.returncode, result.stdout.splitlines()) == (0, ENV_LINES), result.stderr
+    stack_lines = [*ENV_LINES, f"SAGEMAKER_MODEL_NAME={MODEL_NAME}", f"EMBEDDINGS_BATCH_BUCKET={BATCH_BUCKET}"]
+    assert (result.returncode, result.stdout.splitlines()) == (0, stack_lines), result.stderr
     assert pulumi_calls(pulumi) == ["stack output --json --stack ci|file://~"]  # make deploy's default backend
     stderr = result.stderr
     assert f"endpoint {DEFAULT_ENDPOINT_NAME} (from stack ci) in {REGION} (from stack ci)" in stderr
