@@ -10,9 +10,10 @@ from __future__ import annotations
 import pulumi
 
 from components import ServerlessEmbeddingEndpoint
-from stack_config import endpoint_args_from_config
+from stack_config import endpoint_args_from_config, in_stack_terms
 
-endpoint = ServerlessEmbeddingEndpoint("embedding", endpoint_args_from_config(pulumi.Config()))
+with in_stack_terms():
+    endpoint = ServerlessEmbeddingEndpoint("embedding", endpoint_args_from_config(pulumi.Config()))
 
 for name, value in endpoint.outputs.items():
     pulumi.export(name, value)

@@ -4,9 +4,14 @@ This is the program's layer, not the library's: it knows the Pulumi.yaml key of 
 in every error, and it refuses what the Pulumi CLI lets through (a key the project does not declare, a value of the
 wrong type), all in one error and before anything is registered.
 
-Pulumi hands the program a declared key's default when the stack does not set it, so the program cannot tell
-"unset" from "set to the default". Optional keys therefore default to "" or 0, meaning "the component's default";
-the keys of one endpoint type are refused by name when the other type is chosen.
+The Pulumi CLI requires a declared key that has no default, and hands the program the declared default of any other,
+so the program cannot tell "unset" from "set to the default". Optional keys therefore default to "", meaning "the
+component's default". A typed default must be of its type, so the integer keys are declared without a type, with ""
+as their default too; this layer reads them as whole numbers, and 0 is a number like any other, refused where AWS
+refuses it. The keys of one endpoint type are refused by name when the other type is chosen.
+
+Values are echoed as the stack wrote them (`7168`, `007`), and problems found later, while the component plans
+(`in_stack_terms`), are written with the keys too.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +85,9 @@ KEYS = (
 )
 KEY_NAMES = tuple(key.name for key in KEYS)
 _NAME_OF_FIELD = {key.field: key.name for key in KEYS} | {
-    "serverless": "endpointType",
-    "instances": "endpointType",
+    # The variants are chosen by endpointType's value, so the stack names them by that setting.
+    "serverless": "endpointType serverless",
+    "instances": "endpointType instances",
     "region": "aws:region",
 }
 
@@ -88,6 +95,39 @@ _NAME_OF_FIELD = {key.field: key.name for key in KEYS} | {
 def config_name(field: str) -> str:
     """The Pulumi.yaml key for a component argument, so every error names what the user wrote."""
     return _NAME_OF_FIELD.get(field, field)
+
+
+@contextmanager
+def in_stack_terms() -> Iterator[None]:
+    """Problems the component finds while it plans (a model folder's files, the provider's region) are written in
+    its argument names; under this they reach the user in the stack's keys, like every other problem."""
+    try:
+        yield
+    except InvalidEndpointArgsError as error:
+        raise InvalidEndpointArgsError(error.problems, names=config_name) from None
+
+
+class WholeNumber(int):
+    """An integer key's value: compares as the number, prints as the stack wrote it, so a message quotes the user.
+
+    Python refuses to convert more than 4300 digits; such a value is still a number, far beyond any range AWS has,
+    and is refused as out of range rather than crashing."""
+
+    text: str
+
+    def __new__(cls, text: str) -> WholeNumber:
+        try:
+            value = int(text)
+        except ValueError:
+            value = (-1 if text.startswith("-") else 1) * 2**64
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
 
 
 def _wanted(kind: str) -> str:
@@ -110,14 +150,14 @@ class _Reader:
         return None if value in (None, "") else value
 
     def value(self, key: Key) -> Any:
-        """The key's value, or None when it is unset ("", or 0 for an integer) or of the wrong type."""
+        """The key's value, or None when it is unset ("") or of the wrong type."""
         raw = self.raw(key)
         if raw is None:
             return None
         if key.kind == "integer":
             if not _WHOLE_NUMBER.fullmatch(raw.strip()):
                 return self._refuse(key, raw)
-            return int(raw) or None
+            return WholeNumber(raw.strip())
         if key.kind == "boolean":
             if raw.strip().lower() not in _BOOLEANS:
                 return self._refuse(key, raw)

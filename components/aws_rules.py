@@ -8,6 +8,8 @@ them here keeps validation in step with the SDK this project pins, and a value A
   `\\p{L}` is Unicode; the `regex` package reads `\\p{...}`, and `\\d`/`\\w` are rewritten to their ASCII classes.
   Python's `$` would also match before a final newline; `fullmatch` does not.
 - An `integer` shape without a maximum is still a Java int on the wire: at most 2**31 - 1.
+- A string shape's `min` can be 0 while its pattern needs a character (EndpointName: min 0, and a pattern that
+  starts with a letter or digit); the length stated in messages is the one the pattern really allows, 1-63.
 - The models load lazily, once per process (about 0.1 s for SageMaker's).
 """
 
@@ -58,7 +60,8 @@ class StringRule:
         return self.pattern is None or java_pattern(self.pattern).fullmatch(value) is not None
 
     def describe(self) -> str:
-        size = f"{self.min_length}-{self.max_length}" if self.max_length is not None else f"{self.min_length}+"
+        shortest = self.min_length if self.min_length or self.accepts("") else 1
+        size = f"{shortest}-{self.max_length}" if self.max_length is not None else f"{shortest}+"
         pattern = f" matching {self.pattern}" if self.pattern else ""
         return f"{size} characters{pattern} ({self.source})"
 

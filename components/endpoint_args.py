@@ -298,7 +298,8 @@ class ServerlessEmbeddingEndpointArgs:
                     "model_dir",
                     lambda n: (
                         f"{n('model_dir')} is set but {n('model_source')} is {self.model_source!r}: a local "
-                        "folder is packed into model.tar.gz, so use model_source 'artifact' or remove model_dir"
+                        f"folder is packed into model.tar.gz, so use {n('model_source')} 'artifact' or remove "
+                        f"{n('model_dir')}"
                     ),
                 )
             )

@@ -18,14 +18,23 @@ from components.container import container_environment, model_revision, resolve_
 from components.endpoint_args import ServerlessEmbeddingEndpointArgs
 from components.images import EcrImage
 from components.model_artifact import ModelArtifact, build_model_artifact, code_members
-from components.model_files import DEFAULT_MODEL_ID, ModelFiles, fetch_model_files, is_commit, local_model_files
+from components.model_files import (
+    DEFAULT_MODEL_ID,
+    ModelDirMismatchError,
+    ModelFiles,
+    fetch_model_files,
+    is_commit,
+    local_model_files,
+)
 from components.regions import offers_serverless_inference
 from components.validation import (
     InvalidEndpointArgsError,
+    Problem,
     check_component_name,
     check_image_uri,
     check_region,
     check_role_arn,
+    problem,
 )
 
 
@@ -92,9 +101,24 @@ def _provider_region(args: ServerlessEmbeddingEndpointArgs, opts: pulumi.InvokeO
 
 def _model_files(args: ServerlessEmbeddingEndpointArgs) -> ModelFiles:
     if args.model_dir is not None:
-        return local_model_files(Path(args.model_dir), model_id=args.model_id, revision=args.model_revision)
+        try:
+            return local_model_files(Path(args.model_dir), model_id=args.model_id, revision=args.model_revision)
+        except ModelDirMismatchError as error:
+            raise InvalidEndpointArgsError([_mismatch_problem(str(args.model_dir), error.sentence)]) from None
     token = args.hf_token if isinstance(args.hf_token, str) else None
     return fetch_model_files(args.model_id, args.model_revision, token=token)
+
+
+def _mismatch_problem(folder: str, sentence: str) -> Problem:
+    """A folder named as the pinned revision that holds other files: a bad argument, named like the others."""
+    return problem(
+        "model_dir",
+        lambda n: (
+            f"{n('model_dir')} {folder!r} {sentence}: {n('model_revision')} names that commit, so the folder must "
+            f"hold its files. Copy them into it, or unset {n('model_revision')} to deploy the folder as it is "
+            "(reported as local)"
+        ),
+    )
 
 
 def _artifact(args: ServerlessEmbeddingEndpointArgs, model_files: ModelFiles | None) -> ModelArtifact:

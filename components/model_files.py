@@ -7,7 +7,9 @@ running endpoint. The files come from a local folder (`modelDir`: air-gapped dep
 from one download on the deploying machine into the Hugging Face cache, reused by every later `pulumi up`.
 
 huggingface_hub checks only the size of what it downloads, so the default model's files are checked here against
-SHA-256 sums pinned with its revision; a damaged cache or a changed repository is an error naming the file.
+SHA-256 sums pinned with its revision; a damaged cache or a changed repository is an error naming the file. A local
+folder named as the pinned revision is checked the same way; one named as no revision is reported as that commit
+only when its files are the pinned ones, and as `local` otherwise.
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ _HASH_CHUNK_BYTES = 1 << 20
 
 class ModelFilesError(ValueError):
     """The model's files cannot be found, fetched or trusted; raised before anything is registered."""
+
+
+class ModelDirMismatchError(ModelFilesError):
+    """A local folder named as the pinned revision holds other files; `sentence` says which, after the folder's name."""
+
+    def __init__(self, model_dir: Path, sentence: str) -> None:
+        self.model_dir = model_dir
+        self.sentence = sentence
+        super().__init__(f"model folder {str(model_dir)!r} {sentence}")
 
 
 @dataclass(frozen=True)
@@ -154,19 +165,38 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _matches_default(root: Path, files: tuple[str, ...]) -> bool:
-    return set(DEFAULT_MODEL_FILES) <= set(files) and all(
-        file_sha256(root / name) == digest for name, digest in DEFAULT_MODEL_FILES.items()
-    )
+def short_digest(digest: str) -> str:
+    return f"{digest[:12]}…"
+
+
+def _default_mismatch(root: Path, files: tuple[str, ...]) -> str | None:
+    """The first of the pinned files that the folder lacks or holds with other bytes, as a sentence about the folder;
+    None when every one matches. Each file is read once, and not at all after the first difference."""
+    for name, expected in DEFAULT_MODEL_FILES.items():
+        if name not in files:
+            return f"has no {name}, one of the files of {DEFAULT_MODEL_ID} at {short_digest(DEFAULT_MODEL_REVISION)}"
+        actual = file_sha256(root / name)
+        if actual != expected:
+            return (
+                f"has a {name} with SHA-256 {short_digest(actual)}, but {DEFAULT_MODEL_ID} at "
+                f"{short_digest(DEFAULT_MODEL_REVISION)} has {short_digest(expected)}"
+            )
+    return None
 
 
 def local_model_files(model_dir: Path, *, model_id: str, revision: str | None) -> ModelFiles:
     """A local folder's files. Holding the default model's pinned files, it is reported as that commit (verified)
-    and carries exactly those files; any other folder is reported as `revision`, or `local`."""
+    and carries exactly those files. Named as the pinned commit (`revision`) but holding other files, it is refused
+    (ModelDirMismatchError); any other folder is reported as `revision`, or `local` when none is named."""
     root = model_dir.resolve()
     files = select_model_files(root)
-    if model_id == DEFAULT_MODEL_ID and _matches_default(root, files):
-        return ModelFiles(model_id, DEFAULT_MODEL_REVISION, root, tuple(sorted(DEFAULT_MODEL_FILES)), verified=True)
+    is_default = model_id == DEFAULT_MODEL_ID
+    if is_default and revision in (None, DEFAULT_MODEL_REVISION):
+        mismatch = _default_mismatch(root, files)
+        if mismatch is None:
+            return ModelFiles(model_id, DEFAULT_MODEL_REVISION, root, tuple(sorted(DEFAULT_MODEL_FILES)), verified=True)
+        if revision is not None:
+            raise ModelDirMismatchError(model_dir, mismatch)
     return ModelFiles(model_id, revision or "local", root, files, verified=False)
 
 

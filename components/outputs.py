@@ -32,7 +32,9 @@ STACK_OUTPUTS: tuple[OutputSpec, ...] = (
     OutputSpec("model_id", "The Hugging Face model the endpoint serves."),
     OutputSpec(
         "model_revision",
-        "The model's Hub commit (`local` for an unverified modelDir).",
+        "The model's Hub commit. For a modelDir: the pinned commit when its files are the pinned ones (with "
+        "modelRevision set to it, a file that differs is refused), else the modelRevision it names, unverified, "
+        "or `local`.",
         "a revision is known: always, except a hub model on its default branch",
     ),
     OutputSpec(

@@ -6,7 +6,9 @@ states the rule (botocore's service models, see aws_rules), the rule is AWS's ow
 container would fail, the container's reason is given.
 
 Problems speak the library's field names (`serverless.memory_size_mb`); the stack program renders the same problems
-with its Pulumi.yaml keys (`memorySizeMb`), so each reader sees the names they wrote.
+with its Pulumi.yaml keys (`memorySizeMb`), so each reader sees the names they wrote. Every name in a sentence, the
+other arguments it points to included, goes through the Namer, and numbers are echoed as given (`7168`, never
+`7,168`), so a reader can search for what they typed.
 """
 
 from __future__ import annotations
@@ -233,14 +235,14 @@ def check_whole_number(
 ) -> list[Problem]:
     source = f", {rule}" if rule else ""
     if isinstance(value, bool) or not isinstance(value, int):
-        return [not_a(field, value, f"a whole number from {minimum:,} to {maximum:,} ({meaning})")]
+        return [not_a(field, value, f"a whole number from {minimum} to {maximum} ({meaning})")]
     if minimum <= value <= maximum:
         return []
     return [
         problem(
             field,
             lambda n: (
-                f"{n(field)} {value:,} is out of range: use a whole number from {minimum:,} to {maximum:,} "
+                f"{n(field)} {value} is out of range: use a whole number from {minimum} to {maximum} "
                 f"({meaning}{source})"
             ),
         )
@@ -296,6 +298,11 @@ def check_concurrency(max_concurrency: object, provisioned: object, prefix: str 
 
 def check_instance_counts(min_instances: object, max_instances: object, prefix: str = "instances.") -> list[Problem]:
     min_field, max_field = f"{prefix}min_instances", f"{prefix}max_instances"
+    max_problems = check_integer_rule(
+        max_field, max_instances, aws_rules.SCALING_CAPACITY, "the most instances autoscaling may run", minimum=1
+    )
+    if _is_int(min_instances) and min_instances == 0:
+        return [_no_scale_to_zero(min_field, min_instances), *max_problems]
     problems = [
         *check_integer_rule(
             min_field,
@@ -304,9 +311,7 @@ def check_instance_counts(min_instances: object, max_instances: object, prefix: 
             "instances always running, the initial count",
             minimum=1,
         ),
-        *check_integer_rule(
-            max_field, max_instances, aws_rules.SCALING_CAPACITY, "the most instances autoscaling may run", minimum=1
-        ),
+        *max_problems,
     ]
     if problems or not (isinstance(min_instances, int) and isinstance(max_instances, int)):
         return problems
@@ -321,6 +326,19 @@ def check_instance_counts(min_instances: object, max_instances: object, prefix: 
             )
         )
     return problems
+
+
+def _no_scale_to_zero(field: str, value: int) -> Problem:
+    """0 most likely means "scale to zero", which instance endpoints cannot do: say so, not just "out of range"."""
+    rule = aws_rules.integer_rule(aws_rules.INITIAL_INSTANCE_COUNT)
+    return problem(
+        field,
+        lambda n: (
+            f"{n(field)} {value} asks for scaling to zero, which instance endpoints cannot do: at least one instance "
+            f"runs, billed around the clock. Use a whole number from {rule.minimum} to {rule.maximum} "
+            f"({rule.source}), or {n('serverless')} for an endpoint that costs nothing while idle"
+        ),
+    )
 
 
 def check_cooldown(field: str, value: object) -> list[Problem]:
@@ -411,8 +429,8 @@ def check_region(value: object, *, image_uri: object = None, field: str = "regio
             problem(
                 field,
                 lambda n: (
-                    f"{n(field)} {value!r} is not a region the pinned botocore knows{hint} If it is a new "
-                    "region, set an image in it (imageUri) or upgrade boto3"
+                    f"{n(field)} {value!r} is not a region the pinned botocore knows{hint or '.'} If it is a new "
+                    f"region, set an image in it ({n('image_uri')}) or upgrade boto3"
                 ),
             )
         ]

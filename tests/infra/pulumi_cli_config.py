@@ -2,8 +2,9 @@
 
 The CLI cannot run here, so this mirrors its rules (pulumi/sdk/go/common/workspace, `mergeConfig`): keys are
 namespaced by the project name, a declared key without a default that the stack does not set is an error,
-a declared default fills in what the stack leaves out, a key declared `secret: true` must be encrypted in the
-stack file, and stack values must match the declared type. A Pulumi.yaml that the CLI would reject fails here.
+a declared default fills in what the stack leaves out and must be of the declared type (`Project.Validate`), a key
+declared `secret: true` must be encrypted in the stack file, and stack values must match the declared type. A
+Pulumi.yaml that the CLI would reject fails here.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def load_stack_config(project_dir: Path, stack: str, overrides: dict[str, Any] |
         if not isinstance(declared, dict):  # a bare value is a project-wide value, not a declaration
             values[full_key] = declared
             continue
+        if "type" in declared and "default" in declared and not _matches_type(declared["type"], declared["default"]):
+            raise StackConfigError(
+                f"The default value specified for configuration key '{key}' is not of the expected type "
+                f"'{declared['type']}'"
+            )
         if full_key in stack_values:
             value = stack_values[full_key]
         elif "default" in declared or "value" in declared:

@@ -229,7 +229,7 @@ def test_a_model_dir_is_packed_as_it_is_and_the_same_files_give_the_same_key(dep
     assert from_folder.exports["model_revision"] == DEFAULT_MODEL_REVISION
 
 
-@pytest.mark.parametrize("source", ["download", "model-dir"])
+@pytest.mark.parametrize("source", ["download", "model-dir", "model-dir-named-as-the-pin"])
 def test_each_pinned_file_is_read_for_its_hash_once_and_the_key_is_that_of_every_member_hashed(
     deploy_component, monkeypatch: pytest.MonkeyPatch, source: str
 ) -> None:
@@ -245,7 +245,9 @@ def test_each_pinned_file_is_read_for_its_hash_once_and_the_key_is_that_of_every
     monkeypatch.setattr(model_files, "file_sha256", counting)
     monkeypatch.setattr(model_artifact, "file_sha256", counting)
     args = ServerlessEmbeddingEndpointArgs(
-        region="us-east-1", model_dir=model_package_dir() if source == "model-dir" else None
+        region="us-east-1",
+        model_dir=model_package_dir() if source.startswith("model-dir") else None,
+        model_revision=DEFAULT_MODEL_REVISION if source == "model-dir-named-as-the-pin" else None,
     )
 
     deployment = deploy_component(args)

@@ -32,6 +32,8 @@ from tests.paths import PROJECT_DIR
 
 
 def test_pulumi_yaml_declares_every_key_the_program_reads_each_unset_by_default() -> None:
+    """Unset is "": an integer key is declared without a type, as a typed default must be a number, and every number
+    is a value the program must be able to refuse (0 among them)."""
     declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
     # `tags` is read too; Pulumi.yaml has no object type to declare it with.
     assert set(declared) == set(KEY_NAMES) - {"tags"}
@@ -39,9 +41,9 @@ def test_pulumi_yaml_declares_every_key_the_program_reads_each_unset_by_default(
     for key in KEYS:
         if key.name == "tags":
             continue
-        assert declared[key.name]["type"] == key.kind, key.name
+        assert declared[key.name].get("type") == (None if key.kind == "integer" else key.kind), key.name
         # Booleans default to the component's own choice: monitoring on, batch transform off.
-        expected = {"string": "", "integer": 0, "boolean": key.name != "batchTransform"}[key.kind]
+        expected = {"string": "", "integer": "", "boolean": key.name != "batchTransform"}[key.kind]
         assert config.values[f"alex-sagemaker:{key.name}"] == expected, key.name
 
 
@@ -257,6 +259,8 @@ def test_every_problem_of_every_key_in_one_error(deploy_stack) -> None:
     [
         ("memorySizeMb", "abc", "memorySizeMb is 'abc': use a whole number"),
         ("memorySizeMb", "²", "memorySizeMb is '²': use a whole number"),
+        ("minInstances", "two", "minInstances is 'two': use a whole number"),
+        ("maxInstances", "3.5", "maxInstances is '3.5': use a whole number"),
         ("monitoring", "yes", "monitoring is 'yes': use true or false"),
         ("tags", "{not json", "tags is '{not json': use an object"),
     ],
@@ -274,10 +278,7 @@ def test_a_value_of_the_wrong_type_is_refused_in_words_when_the_cli_lets_it_thro
     assert failure.value.recorded == []
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "declared"),
-    [("monitoring", "yes", "boolean"), ("minInstances", "two", "integer"), ("maxInstances", "3.5", "integer")],
-)
+@pytest.mark.parametrize(("key", "value", "declared"), [("monitoring", "yes", "boolean")])
 def test_the_cli_refuses_a_value_of_the_wrong_type_before_the_program_runs(key: str, value: str, declared: str) -> None:
     with pytest.raises(StackConfigError, match=f"'{key}' must be of type '{declared}'"):
         load_stack_config(PROJECT_DIR, "dev", {key: value})
@@ -294,6 +295,9 @@ def test_the_config_loader_applies_the_clis_rules(tmp_path) -> None:
         load_stack_config(tmp_path, "dev", {"needed": "x", "token": "plain"})
     with pytest.raises(StackConfigError, match="'count' must be of type 'integer'"):
         load_stack_config(tmp_path, "dev", {"needed": "x", "token": {"secure": "s"}, "count": "many"})
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\nconfig:\n  count: {type: integer, default: ''}\n")
+    with pytest.raises(StackConfigError, match="default value specified for configuration key 'count' is not of"):
+        load_stack_config(tmp_path, "dev")
 
 
 def test_the_readmes_example_error_is_the_programs_for_the_commands_it_names(deploy_stack) -> None:

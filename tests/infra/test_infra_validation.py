@@ -21,7 +21,7 @@ ECR = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inferenc
 
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("endpoint name with underscore", {"endpoint_name": "alex_embedding"}, ["endpoint_name 'alex_embedding'"]),
-    ("endpoint name too long", {"endpoint_name": "a" * 64}, ["'" + "a" * 64 + "'", "0-63 characters"]),
+    ("endpoint name too long", {"endpoint_name": "a" * 64}, ["'" + "a" * 64 + "'", "1-63 characters"]),
     ("endpoint name ends with hyphen", {"endpoint_name": "alex-"}, ["endpoint_name 'alex-'", "sagemaker EndpointName"]),
     ("empty endpoint name", {"endpoint_name": ""}, ["endpoint_name ''"]),
     ("endpoint name with a trailing newline", {"endpoint_name": "alex\n"}, ["endpoint_name 'alex\\n'"]),
@@ -47,7 +47,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "memory above 6144",
         {"serverless": ServerlessVariant(memory_size_mb=7168)},
-        ["serverless.memory_size_mb 7,168 is out of range", "sagemaker ServerlessMemorySizeInMB"],
+        ["serverless.memory_size_mb 7168 is out of range", "sagemaker ServerlessMemorySizeInMB"],
     ),
     ("memory as a string", {"serverless": ServerlessVariant(memory_size_mb="4096")}, ["'4096' is a str"]),
     (
@@ -120,13 +120,13 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "min instances zero",
         {"instances": InstancesVariant(min_instances=0)},
-        ["instances.min_instances 0 is out of range", "from 1 to"],
+        ["instances.min_instances 0 asks for scaling to zero", "from 1 to", "or serverless for an endpoint"],
     ),
     ("max instances not an int", {"instances": InstancesVariant(max_instances=2.5)}, ["max_instances 2.5 is a float"]),
     (
         "max instances beyond a 32-bit integer",
         {"instances": InstancesVariant(max_instances=3_000_000_000)},
-        ["instances.max_instances 3,000,000,000 is out of range", "2,147,483,647"],
+        ["instances.max_instances 3000000000 is out of range", "from 1 to 2147483647"],
     ),
     (
         "min above max",
@@ -273,7 +273,7 @@ def test_a_region_newer_than_botocore_is_accepted_only_with_an_image_of_its_own(
     image = "111122223333.dkr.ecr.ap-southeast-9.amazonaws.com/embedder:1.0"
     assert ServerlessEmbeddingEndpointArgs(region="ap-southeast-9", image_uri=image).problems() == []
     [problem] = ServerlessEmbeddingEndpointArgs(region="ap-southeast-9").problems()
-    assert "set an image in it (imageUri) or upgrade boto3" in problem.render()
+    assert "set an image in it (image_uri) or upgrade boto3" in problem.render()
 
 
 def test_a_problem_is_written_with_the_names_its_reader_knows() -> None:
