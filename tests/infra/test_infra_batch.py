@@ -398,7 +398,7 @@ def test_the_dev_stack_has_no_batch_bucket(deploy_stack) -> None:
     [
         (
             {"batchTransform": True, "batchTransformExpiryDays": -2},
-            "batchTransformExpiryDays -2 is out of range: use a whole number from 1 to 2,147,483,647 (days before S3 "
+            "batchTransformExpiryDays -2 is out of range: use a whole number from 1 to 2147483647 (days before S3 "
             "deletes batch input and output, s3 Days)",
         ),
         ({"batchTransform": True, "batchTransformExpiryDays": "7.5"}, "batchTransformExpiryDays is '7.5'"),
