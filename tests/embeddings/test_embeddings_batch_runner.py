@@ -410,12 +410,8 @@ def test_a_model_without_the_response_size_variable_is_warned_about(
         s3 = session.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         _model(session.client("sagemaker"), {"HF_TASK": "feature-extraction"})
-        setup = Setup(
-            TransformJobs(session.client("sagemaker"), s3),
-            s3,
-            Clients(TransformJobs(session.client("sagemaker"), s3), s3),
-            [],
-        )
+        jobs = TransformJobs(session.client("sagemaker"), s3)
+        setup = Setup(jobs, s3, Clients(jobs, s3), [])
         source, _ = corpus(tmp_path, 2)
         assert batch(setup, "submit", str(source), *SETTINGS, "--yes") == 0
     assert f"warning: model {MODEL}'s environment has no MMS_MAX_RESPONSE_SIZE" in capsys.readouterr().err
