@@ -8,6 +8,7 @@ prints the job's name, `status` the jobs' states).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -38,8 +39,10 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROGRAM,
         description="Embed a corpus with SageMaker Batch Transform on the stack's model; vectors as JSON Lines.",
     )
-    parser.add_argument("--region", help="AWS region (default: the standard AWS configuration)")
+    common = _OneLineParser(add_help=False)
+    common.add_argument("--region", help="AWS region (default: the standard AWS configuration)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_OneLineParser)
+    add = functools.partial(commands.add_parser, parents=[common])
 
     def job_options(command: argparse.ArgumentParser) -> None:
         command.add_argument(
@@ -65,15 +68,15 @@ def _parser() -> argparse.ArgumentParser:
         )
         command.add_argument("-y", "--yes", action="store_true", help="start the job without asking")
 
-    run_command = commands.add_parser("run", help="submit, wait with progress, check every answer, write OUTPUT")
+    run_command = add("run", help="submit, wait with progress, check every answer, write OUTPUT")
     job_options(run_command)
     run_command.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="the JSON Lines file to write")
-    job_options(commands.add_parser("submit", help="upload and start the job (or find it); print its name"))
-    commands.add_parser("status", help="the job's state and output shards").add_argument("job", metavar="JOB")
-    fetch_command = commands.add_parser("fetch", help="wait for the job, check every answer, write OUTPUT")
+    job_options(add("submit", help="upload and start the job (or find it); print its name"))
+    add("status", help="the job's state and output shards").add_argument("job", metavar="JOB")
+    fetch_command = add("fetch", help="wait for the job, check every answer, write OUTPUT")
     fetch_command.add_argument("job", metavar="JOB")
     fetch_command.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="the JSON Lines file to write")
-    commands.add_parser("stop", help="stop the job (what it answered stays in S3)").add_argument("job", metavar="JOB")
+    add("stop", help="stop the job (what it answered stays in S3)").add_argument("job", metavar="JOB")
     return parser
 
 
@@ -111,9 +114,8 @@ def _is_terminal(stream: object) -> bool:
         return False
 
 
-def _dispatch(args: argparse.Namespace, ctx: Context) -> int:
-    if args.command in ("run", "submit"):
-        job_settings = _job_settings(args)
+def _dispatch(args: argparse.Namespace, ctx: Context, job_settings: settings.JobSettings | None) -> int:
+    if job_settings is not None:
         if args.command == "run":
             run(ctx, args.input, job_settings, Path(args.output))
         else:
@@ -138,6 +140,7 @@ def main(
     """Entry point; tests give their own AWS clients, pause and terminal. Returns the exit status."""
     try:
         args = _parser().parse_args(argv)
+        job_settings = _job_settings(args) if args.command in ("run", "submit") else None  # before any AWS client
         on_terminal = _is_terminal(sys.stdin) and _is_terminal(sys.stderr) if terminal is None else terminal
         ctx = Context(
             clients=clients or make_clients(args.region),
@@ -148,7 +151,7 @@ def main(
             ask=ask,
             yes=bool(getattr(args, "yes", False)),
         )
-        return _dispatch(args, ctx)
+        return _dispatch(args, ctx, job_settings)
     except _Usage as error:
         _report(f"{PROGRAM}: error: {error} (see --help)")
         return EXIT_USAGE

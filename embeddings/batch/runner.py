@@ -73,7 +73,14 @@ class Prepared:
 
 def prepare(ctx: Context, source: str, settings: JobSettings) -> Prepared:
     """The texts read and checked, the shards planned and the job named; nothing sent yet (S3 input is read)."""
-    texts = s3_texts(ctx.clients.s3, source) if source.startswith("s3://") else file_texts(source, ctx.report)
+    if source.startswith("s3://"):
+
+        def runners_own(bucket: str, key: str) -> bool:
+            return bucket == settings.bucket and key.startswith((f"input/{settings.job_prefix}", "output/"))
+
+        texts = s3_texts(ctx.clients.s3, source, runners_own)
+    else:
+        texts = file_texts(source, ctx.report)
     if not texts:
         raise BatchError(f"INPUT {source} holds no texts: nothing to embed")
     shards = plan(len(texts), settings.instance_count)

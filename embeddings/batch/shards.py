@@ -131,14 +131,15 @@ def _record_text(line: bytes, where: str) -> str:
     return text
 
 
-def s3_texts(s3: Any, uri: str) -> list[str]:
-    """The "inputs" of every record under an s3:// prefix: objects in key order, lines in order."""
+def s3_texts(s3: Any, uri: str, skip: Callable[[str, str], bool] = lambda bucket, key: False) -> list[str]:
+    """The "inputs" of every record under an s3:// prefix: objects in key order, lines in order, except the
+    objects `skip` names (the runner's own files, when the corpus sits in the batch bucket's input/)."""
     bucket, prefix = parse_s3_uri(uri)
     keys = [
         item["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         for item in page.get("Contents", [])
-        if not item["Key"].endswith("/")
+        if not item["Key"].endswith("/") and not skip(bucket, item["Key"])
     ]
     if not keys:
         raise BatchError(f"INPUT {uri} holds no objects: give a prefix of JSON Lines files")

@@ -62,15 +62,24 @@ class TransformJobs:
     created: list[dict[str, Any]] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
     describes: int = 0
+    denied: set[str] = field(default_factory=set)  # operations answered AccessDeniedException, as a least-privilege
+    # caller's would be (the stack's batch policy grants only the transform-job calls)
 
     @property
     def meta(self) -> Any:
         return self.moto.meta
 
+    def _allowed(self, operation: str) -> None:
+        if operation in self.denied:
+            message = f"User is not authorized to perform: sagemaker:{operation}"
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
+
     def describe_model(self, **kwargs: Any) -> Any:
+        self._allowed("DescribeModel")
         return self.moto.describe_model(**kwargs)
 
     def list_tags(self, **kwargs: Any) -> Any:
+        self._allowed("ListTags")
         return self.moto.list_tags(**kwargs)
 
     def create_transform_job(self, **request: Any) -> Any:

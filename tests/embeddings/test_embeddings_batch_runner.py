@@ -4,8 +4,13 @@ refuses bad settings and bad answers."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import re
+import subprocess
+import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +20,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from embeddings.batch.__main__ import main
+from embeddings.batch.__main__ import console, main
 from embeddings.batch.aws import Clients
 from embeddings.output import vector_line
 from embeddings.pooling import l2_normalize
 from tests.embeddings.batch_fakes import BUCKET, MODEL, MODEL_TAGS, REGION, ROLE, Plan, TransformJobs, fake_vector
+from tests.paths import PROJECT_DIR
 
 NAME = re.compile(r"^alex-embed-[0-9a-f]{16}$")
 
@@ -433,3 +439,64 @@ def test_against_moto_alone_a_completed_job_without_output_is_a_failed_job(
     err = capsys.readouterr().err.splitlines()[-1]
     assert status == 3
     assert f"transform job {summary['TransformJobName']} Completed; 3 of 3 shards have no output" in err
+
+
+@pytest.mark.parametrize(("denied", "tags"), [({"DescribeModel"}, None), ({"ListTags"}, None), (set(), MODEL_TAGS)])
+def test_a_caller_that_may_not_read_the_model_still_starts_the_job_without_tags(
+    aws: Setup, tmp_path: Path, capsys: Any, denied: set[str], tags: Any
+) -> None:
+    aws.jobs.denied = denied
+    source, _ = corpus(tmp_path, 2)
+    assert batch(aws, "submit", str(source), *SETTINGS, "--yes") == 0
+    (request,) = aws.jobs.created
+    assert request.get("Tags") == tags
+    err = capsys.readouterr().err
+    for operation in denied:
+        assert f"(sagemaker:{operation} not allowed)" in err
+
+
+def test_a_corpus_in_the_batch_buckets_input_folder_does_not_take_in_the_runners_own_files(
+    aws: Setup, tmp_path: Path
+) -> None:
+    aws.s3.put_object(Bucket=BUCKET, Key="input/corpus.jsonl", Body=b'{"inputs": "one"}\n{"inputs": "two"}\n')
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    assert batch(aws, "run", f"s3://{BUCKET}/input/", "-o", str(first), *SETTINGS, "--yes") == 0
+    assert batch(aws, "run", f"s3://{BUCKET}/input/", "-o", str(second), *SETTINGS, "--yes") == 0
+    assert len(aws.jobs.created) == 1
+    assert first.read_bytes() == second.read_bytes() == expected_output(["one", "two"])
+
+
+def test_the_console_script_is_the_cli() -> None:
+    scripts = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["scripts"]
+    module, function = scripts["alex-embed-batch"].split(":")
+    assert getattr(importlib.import_module(module), function) is console
+
+
+@pytest.mark.process
+def test_as_a_process_a_usage_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_", "EMBEDDINGS_"))}
+    env.update(PYTHONPATH=str(PROJECT_DIR), HOME=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "embeddings.batch", "run", "texts.txt", "-o", "v.jsonl", "--instance-count", "0"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "python -m embeddings.batch: error: give the model: --model-name NAME or $SAGEMAKER_MODEL_NAME (the stack "
+        "output model_name)\n"
+    )
+
+
+def test_no_region_is_a_usage_error_naming_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any) -> None:
+    _aws_env(monkeypatch)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing-config"))
+    source, _ = corpus(tmp_path, 1)
+    assert main(["submit", str(source), *SETTINGS, "--yes"], terminal=False) == 2
+    assert "no AWS region configured: pass --region, set AWS_DEFAULT_REGION" in capsys.readouterr().err
