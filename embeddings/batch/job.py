@@ -108,7 +108,7 @@ def create_request(name: str, settings: JobSettings, tags: list[dict[str, str]])
             "AssembleWith": "Line",
         },
         "TransformResources": {"InstanceType": settings.instance_type, "InstanceCount": settings.instance_count},
-        "DataProcessing": {"InputFilter": "$", "JoinSource": "Input", "OutputFilter": OUTPUT_FILTER},
+        "DataProcessing": {"JoinSource": "Input", "OutputFilter": OUTPUT_FILTER},
     }
     if tags:
         request["Tags"] = tags

@@ -133,9 +133,17 @@ def _sources(
     return sources, missing
 
 
-def _resubmit(ctx: Context, store: Store, base: str, found: list[jobs.Attempt], missing: list[Shard]) -> None:
+def _why(job: dict[str, Any], missing: int, total: int, region: str) -> str:
+    """Why shards have no output: the job's failure, or a job that completed without answering them."""
+    if job["TransformJobStatus"] == "Completed":
+        return f"transform job {job['TransformJobName']} Completed; {missing:,} of {total:,} shards have no output"
+    return f"{jobs.failure(job, region)}; {missing:,} of {total:,} shards have no output"
+
+
+def _resubmit(ctx: Context, store: Store, manifest: Manifest, found: list[jobs.Attempt], missing: list[Shard]) -> None:
+    base = manifest.job
     latest = jobs.describe(ctx.clients.sagemaker, found[-1].name)
-    ctx.report(jobs.failure(latest, ctx.region))
+    ctx.report(_why(latest, len(missing), len(manifest.shards), ctx.region))
     name = follow_up_name(base, found[-1].number + 1)
     original = settings_of(jobs.describe(ctx.clients.sagemaker, base), "")
     settings = JobSettings(
@@ -161,7 +169,7 @@ def submit(ctx: Context, source: str, settings: JobSettings) -> str:
         store, manifest, found = _job_store(ctx, prepared.name)
         _, missing = _sources(store, manifest, found)
         if missing:
-            _resubmit(ctx, store, prepared.name, found, missing)
+            _resubmit(ctx, store, manifest, found, missing)
     return prepared.name
 
 
@@ -187,15 +195,9 @@ def fetch(ctx: Context, job: str, output: Path) -> int:
     sources, missing = _sources(store, manifest, found)
     if missing:
         latest = jobs.describe(ctx.clients.sagemaker, found[-1].name)
-        why = (
-            jobs.failure(latest, ctx.region)
-            if latest["TransformJobStatus"] != "Completed"
-            else (f"transform job {latest['TransformJobName']} Completed")
-        )
         raise JobFailedError(
-            f"{why}; {len(missing):,} of {len(manifest.shards):,} shards have no output: `{PROGRAM} run` with the "
-            f"same input and settings (or `{PROGRAM} submit`) re-submits them as job "
-            f"{follow_up_name(base, found[-1].number + 1)}"
+            f"{_why(latest, len(missing), len(manifest.shards), ctx.region)}: `{PROGRAM} run` with the same input "
+            f"and settings (or `{PROGRAM} submit`) re-submits them as job {follow_up_name(base, found[-1].number + 1)}"
         )
     count = write_output(output, output_lines(store, sources))
     ctx.report(f"wrote {count:,} vectors to {output} (line i is the vector of text i)")

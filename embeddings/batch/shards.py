@@ -9,6 +9,7 @@ so line i of the output is the vector of text i.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import sys
@@ -144,14 +145,19 @@ def s3_texts(s3: Any, uri: str, skip: Callable[[str, str], bool] = lambda bucket
     if not keys:
         raise BatchError(f"INPUT {uri} holds no objects: give a prefix of JSON Lines files")
     texts: list[str] = []
-    origins: list[str] = []
-    for key in sorted(keys):
+    starts: list[int] = []  # the index of each object's first text, to name a text's object and line on error
+    keys.sort()
+    for key in keys:
         data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         lines = data.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()
+        starts.append(len(texts))
         for number, line in enumerate(lines, 1):
-            where = f"s3://{bucket}/{key} line {number}"
-            texts.append(_record_text(line.removesuffix(b"\r"), where))
-            origins.append(where)
-    return checked(texts, lambda index: origins[index])
+            texts.append(_record_text(line.removesuffix(b"\r"), f"s3://{bucket}/{key} line {number}"))
+
+    def where(index: int) -> str:
+        position = bisect.bisect_right(starts, index) - 1
+        return f"s3://{bucket}/{keys[position]} line {index - starts[position] + 1}"
+
+    return checked(texts, where)

@@ -5,6 +5,7 @@ refuses bad settings and bad answers."""
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from moto import mock_aws
 
 from embeddings.batch.__main__ import console, main
 from embeddings.batch.aws import Clients
+from embeddings.batch.waiting import Watcher
 from embeddings.output import vector_line
 from embeddings.pooling import l2_normalize
 from tests.embeddings.batch_fakes import BUCKET, MODEL, MODEL_TAGS, REGION, ROLE, Plan, TransformJobs, fake_vector
@@ -132,7 +134,7 @@ def test_run_shards_uploads_starts_waits_and_writes_the_vectors_in_input_order(
             "AssembleWith": "Line",
         },
         "TransformResources": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1},
-        "DataProcessing": {"InputFilter": "$", "JoinSource": "Input", "OutputFilter": "$['id','SageMakerOutput']"},
+        "DataProcessing": {"JoinSource": "Input", "OutputFilter": "$['id','SageMakerOutput']"},
         "Tags": MODEL_TAGS,
     }
     # Four shards for one instance, contiguous, each record {"id": position, "inputs": text}.
@@ -500,3 +502,32 @@ def test_no_region_is_a_usage_error_naming_region(monkeypatch: pytest.MonkeyPatc
     source, _ = corpus(tmp_path, 1)
     assert main(["submit", str(source), *SETTINGS, "--yes"], terminal=False) == 2
     assert "no AWS region configured: pass --region, set AWS_DEFAULT_REGION" in capsys.readouterr().err
+
+
+def test_a_text_refused_in_an_s3_corpus_is_named_by_its_object_and_line(
+    aws: Setup, tmp_path: Path, capsys: Any
+) -> None:
+    aws.s3.put_object(Bucket=BUCKET, Key="corpus/a.jsonl", Body=b'{"inputs": "one"}\n{"inputs": "two"}\n')
+    aws.s3.put_object(Bucket=BUCKET, Key="corpus/b.jsonl", Body=b'{"inputs": "three"}\n{"inputs": "\\ud800"}\n')
+    assert batch(aws, "submit", f"s3://{BUCKET}/corpus/", *SETTINGS, "--yes") == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: s3://{BUCKET}/corpus/b.jsonl line 2: texts[3] has a lone surrogate U+D800")
+    assert aws.jobs.created == []
+
+
+def test_on_a_terminal_the_progress_line_is_redrawn_in_place() -> None:
+    stream = io.StringIO()
+    watcher = Watcher(stream, terminal=True)
+    watcher.show("job j: InProgress, 5s elapsed, 0/4 output shards", "InProgress 0")
+    watcher.show("job j: InProgress, 35s elapsed, 0/4 output shards", "InProgress 0")
+    watcher.done()
+    assert stream.getvalue() == (
+        "\r\x1b[Kjob j: InProgress, 5s elapsed, 0/4 output shards"
+        "\r\x1b[Kjob j: InProgress, 35s elapsed, 0/4 output shards\n"
+    )
+    log = io.StringIO()
+    watcher = Watcher(log, terminal=False)
+    for line, key in [("a 5s", "1"), ("a 35s", "1"), ("b", "2")]:
+        watcher.show(line, key)
+    watcher.done()
+    assert log.getvalue() == "a 5s\nb\n"  # elsewhere, a line only when the status or the count changes
