@@ -1,0 +1,127 @@
+"""The job's answers, checked and turned into OUTPUT: line i is the vector of text i, in the JSON Lines that
+`python -m embeddings --file FILE --jsonl` writes (embeddings.output.vector_line), so bulk and batch are
+interchangeable.
+
+Every answer is checked before it is written: each shard's output holds each of its ids exactly once, and each
+vector is 384 finite numbers of unit length. The vector is then normalised in float64 as the client normalises a
+pooled answer, so the same text gives the same line either way. Shards are read one at a time, in order, and
+their lines streamed out: a corpus's vectors (~8 kB of JSON each) are never all in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from embeddings.batch.errors import BatchError, OutputCheckError
+from embeddings.batch.shards import Shard
+from embeddings.batch.store import Store
+from embeddings.batching import EMBEDDING_DIMENSION
+from embeddings.errors import InvalidVectorError
+from embeddings.output import vector_line
+from embeddings.pooling import describe_shape, l2_normalize
+
+UNIT_LENGTH_TOLERANCE = 1e-4
+"""How far from 1 an answer's length may be: the container normalises in float32 (rounding ~1e-7 per value), and
+a vector that was not normalised at all is off by far more."""
+_FILE_MODE = 0o644
+_NUMBER_TYPES = frozenset({int, float})  # exact types: a JSON true is no number
+
+
+def checked_vector(value: Any, where: str, dimension: int = EMBEDDING_DIMENSION) -> list[float]:
+    if not (isinstance(value, list) and len(value) == dimension and _NUMBER_TYPES.issuperset(map(type, value))):
+        raise OutputCheckError(f"{where}: expected {dimension} numbers, got {describe_shape(value)}")
+    try:
+        unit = l2_normalize(value)
+    except InvalidVectorError as error:
+        raise OutputCheckError(f"{where}: {error}") from None
+    length = math.hypot(*value)
+    if abs(length - 1.0) > UNIT_LENGTH_TOLERANCE:
+        raise OutputCheckError(f"{where}: the vector's length is {length:.6g}, not 1 (is the model's pooling on?)")
+    return unit
+
+
+def _answer(raw: bytes, where: str, shard: Shard) -> tuple[int, Any]:
+    try:
+        record = json.loads(raw)
+    except ValueError as error:
+        raise OutputCheckError(f"{where} is not JSON: {error}") from None
+    if not isinstance(record, dict) or "SageMakerOutput" not in record:
+        raise OutputCheckError(f'{where}: expected {{"id": ..., "SageMakerOutput": ...}}, got {raw[:80]!r}')
+    identifier = record.get("id")
+    end = shard.first + shard.count
+    if type(identifier) is not int or not shard.first <= identifier < end:
+        raise OutputCheckError(f"{where}: id {identifier!r} is not one of this shard's ({shard.first}-{end - 1})")
+    return identifier, record["SageMakerOutput"]
+
+
+def shard_lines(store: Store, job: str, shard: Shard) -> Iterator[bytes]:
+    """One shard's output lines in id order, each answer checked; ids in order (as Line assembly keeps them) are
+    passed straight on, any others held until their turn."""
+    url = store.output_url(job, shard)
+    expected = shard.first
+    held: dict[int, bytes] = {}
+    for number, raw in enumerate(store.output_lines(job, shard), 1):
+        if not raw.strip():
+            continue
+        where = f"{url} line {number}"
+        identifier, value = _answer(raw, where, shard)
+        if identifier < expected or identifier in held:
+            raise OutputCheckError(f"{where}: id {identifier} is answered twice")
+        line = vector_line(checked_vector(value, where))
+        if identifier != expected:
+            held[identifier] = line
+            continue
+        yield line
+        expected += 1
+        while expected in held:
+            yield held.pop(expected)
+            expected += 1
+    end = shard.first + shard.count
+    if expected != end:
+        missing = end - expected - len(held)
+        raise OutputCheckError(
+            f"{url}: no answer for {missing:,} of its {shard.count:,} texts, the first being text {expected} "
+            f"(input line {expected + 1})"
+        )
+
+
+def output_lines(store: Store, sources: Sequence[tuple[Shard, str]]) -> Iterator[bytes]:
+    """Every shard's lines, in shard order; `sources` pairs each shard with the job whose output has it."""
+    for shard, job in sources:
+        yield from shard_lines(store, job, shard)
+
+
+def write_output(path: Path, lines: Iterable[bytes]) -> int:
+    """OUTPUT, written whole or not at all: a temporary file beside it, renamed over it once every line is checked.
+
+    The one place the runner writes OUTPUT (embeddings/output.py's writers are the CLI's); returns the line count.
+    """
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as error:
+        raise BatchError(f"cannot write {path}: {error.strerror or error}") from None
+    count = 0
+    try:
+        os.fchmod(descriptor, _FILE_MODE)  # mkstemp's 0600 would outlive the rename
+        with os.fdopen(descriptor, "wb") as file:
+            for line in lines:
+                file.write(line)
+                count += 1
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise BatchError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return count
