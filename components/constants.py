@@ -54,13 +54,13 @@ DEFAULT_TRANSFORM_INSTANCE_TYPE = "ml.c5.xlarge"
 BATCH_INPUT_PREFIX = "input/"
 BATCH_OUTPUT_PREFIX = "output/"
 BATCH_JOB_NAME_MARK = "-batch-"
-BATCH_JOB_NAME_STEM_MAX = 39
-"""The endpoint name's share of the prefix: the prefix is at most 39 + 7 = 46 characters, which leaves at least 17 of
-TransformJobName's 63 for the job's own suffix."""
+BATCH_JOB_NAME_STEM_MAX = 33
+"""The endpoint name's share of the prefix: the prefix is at most 33 + 7 = 40 characters, which leaves 23 of
+TransformJobName's 63 for the runner's suffix (16 hex digits of hash, and `-r<n>` on a follow-up job)."""
 
 
 def batch_job_name_prefix(endpoint_name: str) -> str:
-    """`<endpoint name, lower-cased, cut to 39 characters, without trailing hyphens>-batch-`.
+    """`<endpoint name, lower-cased, cut to 33 characters, without trailing hyphens>-batch-`.
 
     Lower case because SageMaker lower-cases names inside its ARNs and IAM compares ARNs case-sensitively: a job
     named with the prefix as given matches the policy's `transform-job/<prefix>*` whatever the endpoint's case.

@@ -249,9 +249,10 @@ def batch_caller_policy(
                 "Resource": "*",
             },
             {
+                # The runner checks the model's environment and copies its tags onto the job.
                 "Sid": "ReadModel",
                 "Effect": "Allow",
-                "Action": "sagemaker:DescribeModel",
+                "Action": ["sagemaker:DescribeModel", "sagemaker:ListTags"],
                 "Resource": model_arn,
             },
             {

@@ -73,3 +73,17 @@ def test_the_client_truncates_where_inference_py_does() -> None:
 def test_the_fake_hub_serves_the_pinned_commit_by_default() -> None:
     assert fake_hub.DEFAULT_COMMIT == DEFAULT_MODEL_REVISION
     assert fake_hub.DEFAULT_REPO_ID == DEFAULT_MODEL_ID
+
+
+@pytest.mark.parametrize("name", [*NAMES, "Alex-Embedding-Endpoint", "a" * 33 + "-b", "x" * 32 + "--y"])
+def test_the_batch_runner_names_jobs_with_the_prefix_the_stacks_policy_allows(name: str) -> None:
+    from embeddings.batch import settings as batch_settings
+
+    assert batch_settings.default_job_prefix(name) == constants.batch_job_name_prefix(name)
+    assert len(constants.batch_job_name_prefix("x" * 63)) <= batch_settings.MAX_JOB_PREFIX
+
+
+def test_the_batch_runner_starts_on_the_stacks_default_instance_type() -> None:
+    from embeddings.batch import settings as batch_settings
+
+    assert batch_settings.DEFAULT_INSTANCE_TYPE == constants.DEFAULT_TRANSFORM_INSTANCE_TYPE

@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--job-prefix",
             help=f"start of every job name; the stack's batch policy allows <prefix>* (default: "
-            f"${settings.JOB_PREFIX_ENV_VAR}, else {settings.DEFAULT_JOB_PREFIX})",
+            f"${settings.JOB_PREFIX_ENV_VAR}, else the stack's: <endpoint name>-batch- with the endpoint from "
+            f"${settings.ENDPOINT_ENV_VAR}, else {settings.DEFAULT_JOB_PREFIX})",
         )
         command.add_argument("-y", "--yes", action="store_true", help="start the job without asking")
 
@@ -90,10 +91,17 @@ def _job_settings(args: argparse.Namespace) -> settings.JobSettings:
         instance_type=settings.instance_type(args.instance_type),
         instance_count=settings.instance_count(args.instance_count),
         job_prefix=settings.job_prefix(
-            args.job_prefix or prefix_env or settings.DEFAULT_JOB_PREFIX,
+            args.job_prefix or prefix_env or _stack_job_prefix(),
             from_env=not args.job_prefix and bool(prefix_env),
         ),
     )
+
+
+def _stack_job_prefix() -> str:
+    """The prefix the stack's batch policy allows: from the endpoint's name, which `make smoke` prints as
+    SAGEMAKER_ENDPOINT (an invalid name is the stack's to refuse; the prefix is checked as any other)."""
+    endpoint = os.environ.get(settings.ENDPOINT_ENV_VAR)
+    return settings.default_job_prefix(endpoint) if endpoint else settings.DEFAULT_JOB_PREFIX
 
 
 def _report(message: str) -> None:

@@ -11,14 +11,28 @@ from dataclasses import dataclass
 import botocore.session
 
 from embeddings.batch.errors import UsageError
+from embeddings.client import DEFAULT_ENDPOINT_NAME
 
 MODEL_ENV_VAR = "SAGEMAKER_MODEL_NAME"
 BUCKET_ENV_VAR = "EMBEDDINGS_BATCH_BUCKET"
 JOB_PREFIX_ENV_VAR = "EMBEDDINGS_BATCH_JOB_PREFIX"
 
 DEFAULT_INSTANCE_TYPE = "ml.c5.xlarge"
-DEFAULT_JOB_PREFIX = "alex-embed-"
-"""Every job this runner starts is named `<prefix><hash>`; the stack's batch_policy_json allows `<prefix>*`."""
+ENDPOINT_ENV_VAR = "SAGEMAKER_ENDPOINT"
+_JOB_NAME_STEM_MAX = 33
+_JOB_NAME_MARK = "-batch-"
+
+
+def default_job_prefix(endpoint_name: str) -> str:
+    """The stack's job-name prefix for its endpoint: `<endpoint name, lower-cased, cut to 33 characters, without
+    trailing hyphens>-batch-`. The stack's batch_policy_json allows transform jobs named `<prefix>*` only, so the
+    runner names its jobs the same way (a copy of components.constants.batch_job_name_prefix, which
+    tests/test_shared_facts.py holds equal: embeddings/ cannot import the Pulumi program)."""
+    return endpoint_name.lower()[:_JOB_NAME_STEM_MAX].rstrip("-") + _JOB_NAME_MARK
+
+
+DEFAULT_JOB_PREFIX = default_job_prefix(DEFAULT_ENDPOINT_NAME)
+"""Every job this runner starts is named `<prefix><hash>`: `alex-embedding-endpoint-batch-` for the default stack."""
 MAX_INSTANCES = 100
 """CreateTransformJob's TransformResources.InstanceCount: 1 to 100 (the API reference)."""
 MAX_JOB_PREFIX = 40

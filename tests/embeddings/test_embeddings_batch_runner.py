@@ -29,7 +29,7 @@ from embeddings.pooling import l2_normalize
 from tests.embeddings.batch_fakes import BUCKET, MODEL, MODEL_TAGS, REGION, ROLE, Plan, TransformJobs, fake_vector
 from tests.paths import PROJECT_DIR
 
-NAME = re.compile(r"^alex-embed-[0-9a-f]{16}$")
+NAME = re.compile(r"^alex-embedding-endpoint-batch-[0-9a-f]{16}$")
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Setup:
 def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SAGEMAKER"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("SAGEMAKER_MODEL_NAME", "EMBEDDINGS_BATCH_BUCKET", "EMBEDDINGS_BATCH_JOB_PREFIX"):
+    for name in ("SAGEMAKER_MODEL_NAME", "EMBEDDINGS_BATCH_BUCKET", "EMBEDDINGS_BATCH_JOB_PREFIX", "SAGEMAKER_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -206,6 +206,15 @@ def test_the_job_prefix_comes_from_its_environment_variable(
     assert "$EMBEDDINGS_BATCH_JOB_PREFIX is '-bad'" in capsys.readouterr().err
 
 
+def test_without_a_prefix_jobs_are_named_for_the_endpoint_the_stacks_policy_allows(
+    aws: Setup, tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, _ = corpus(tmp_path, 3)
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT", "Team-Search-Embeddings")
+    assert batch(aws, "submit", str(source), *SETTINGS, "--yes") == 0
+    assert re.fullmatch(r"team-search-embeddings-batch-[0-9a-f]{16}\n", capsys.readouterr().out)
+
+
 def test_a_failed_job_says_why_and_a_second_run_resubmits_only_the_shards_without_output(
     aws: Setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -293,7 +302,7 @@ def test_on_a_terminal_it_shows_the_plan_and_asks(aws: Setup, tmp_path: Path, ca
     argv = ("submit", str(source), *SETTINGS, "--instance-count", "2", "--instance-type", "ml.c5.2xlarge")
     assert batch(aws, *argv, terminal=True, ask=decline) == 1
     err = capsys.readouterr().err
-    name = re.search(r"job (alex-embed-[0-9a-f]{16}):", err)
+    name = re.search(r"job (alex-embedding-endpoint-batch-[0-9a-f]{16}):", err)
     assert name is not None
     # 50,000 texts at 140-250 texts/s per 2 vCPUs, 8 vCPUs each, 2 instances: 25-45 s, 0.01-0.02 instance-hours.
     assert f"job {name[1]}: 50,000 records in 8 shards on 2 x ml.c5.2xlarge; about 25s-45s of transform" in err

@@ -212,7 +212,7 @@ def test_the_callers_policy_is_this_stacks_jobs_model_role_and_folders(deploymen
         "*",
     )
     assert (statements["ReadModel"]["Action"], statements["ReadModel"]["Resource"]) == (
-        "sagemaker:DescribeModel",
+        ["sagemaker:DescribeModel", "sagemaker:ListTags"],
         model,
     )
     assert statements["PassExecutionRoleToSageMaker"] == {
@@ -272,8 +272,8 @@ def _is_batch(deployment: Deployment, registration: Registration) -> bool:
     [
         ("alex-embedding-endpoint", "alex-embedding-endpoint-batch-"),
         ("KB-Embeddings", "kb-embeddings-batch-"),
-        ("a" * 38 + "-b" + "c" * 23, "a" * 38 + "-batch-"),  # cut at 39 characters, the trailing hyphen dropped
-        ("x" * 63, "x" * 39 + "-batch-"),
+        ("a" * 32 + "-b" + "c" * 29, "a" * 32 + "-batch-"),  # cut at 33 characters, the trailing hyphen dropped
+        ("x" * 63, "x" * 33 + "-batch-"),
     ],
 )
 def test_the_job_name_prefix_is_the_endpoint_name_lower_cased_and_cut(endpoint_name: str, prefix: str) -> None:
