@@ -6,6 +6,8 @@ from components.container import ImageLookupError
 from components.endpoint_args import (
     InstancesVariant,
     Monitoring,
+    ProvisionedConcurrencyScaling,
+    ScalingSchedule,
     ServerlessEmbeddingEndpointArgs,
     ServerlessVariant,
 )
@@ -31,6 +33,8 @@ __all__ = [
     "ModelFilesError",
     "Monitoring",
     "Problem",
+    "ProvisionedConcurrencyScaling",
+    "ScalingSchedule",
     "ServerlessEmbeddingEndpoint",
     "ServerlessEmbeddingEndpointArgs",
     "ServerlessVariant",

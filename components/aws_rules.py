@@ -36,6 +36,9 @@ PROVISIONED_CONCURRENCY = ("sagemaker", "ServerlessProvisionedConcurrency")
 INITIAL_INSTANCE_COUNT = ("sagemaker", "InitialTaskCount")
 SCALING_CAPACITY = ("application-autoscaling", "ResourceCapacity")
 SCALING_COOLDOWN = ("application-autoscaling", "Cooldown")
+SCHEDULED_ACTION_NAME = ("application-autoscaling", "ScheduledActionName")
+SCALABLE_DIMENSIONS = ("application-autoscaling", "ScalableDimension")
+PREDEFINED_METRICS = ("application-autoscaling", "MetricType")
 INSTANCE_TYPE = ("sagemaker", "ProductionVariantInstanceType")
 
 _ASCII_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_"}
