@@ -4,9 +4,12 @@ does not, its monitoring, and every bad setting refused by the name the user typ
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from typing import Any
 
 import pytest
+import yaml
 
 from components import (
     InvalidEndpointArgsError,
@@ -31,6 +34,8 @@ from tests.infra.pulumi_harness import (
     Deployment,
     ProgramFailed,
 )
+from tests.markdown_blocks import code_blocks
+from tests.paths import PROJECT_DIR
 
 RESOURCE_ID = "endpoint/alex-embedding-endpoint/variant/AllTraffic"
 # docs/operations.md's worked example, as `pulumi config set --path` writes it.
@@ -39,7 +44,13 @@ OFFICE_HOURS = {
     "max": 4,
     "targetUtilization": 0.7,
     "schedules": [
-        {"name": "office-hours", "schedule": "cron(0 8 ? * MON-FRI *)", "timezone": "Europe/London", "min": 2},
+        {
+            "name": "office-hours",
+            "schedule": "cron(0 8 ? * MON-FRI *)",
+            "timezone": "Europe/London",
+            "min": 2,
+            "max": 4,
+        },
         {"name": "night", "schedule": "cron(0 19 ? * MON-FRI *)", "timezone": "Europe/London", "min": 1, "max": 1},
     ],
 }
@@ -93,7 +104,7 @@ def test_each_schedule_is_a_scheduled_action_in_its_time_zone_one_after_another(
         "name": "office-hours",
         "schedule": "cron(0 8 ? * MON-FRI *)",
         "timezone": "Europe/London",
-        "scalableTargetAction": {"minCapacity": 2},
+        "scalableTargetAction": {"minCapacity": 2, "maxCapacity": 4},
     }
     assert night.inputs["scalableTargetAction"] == {"minCapacity": 1, "maxCapacity": 1}
     assert all(a.inputs["resourceId"] == RESOURCE_ID for a in (morning, night))
@@ -176,6 +187,44 @@ def test_the_component_offers_the_metrics() -> None:
     }
 
 
+def _config_set(commands: str) -> dict[str, Any]:
+    """What `pulumi config set [--path] KEY VALUE` lines leave in the stack's configuration, as the CLI nests them:
+    `a.b` a key of an object, `a[0]` an item of a list; values typed as YAML types them."""
+    config: dict[str, Any] = {}
+    for line in commands.splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:3] != ["pulumi", "config", "set"]:
+            continue
+        path, value = [word for word in words[3:] if word != "--path"]
+        parts = [int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path)]
+        node: Any = config
+        for part, following in zip(parts, [*parts[1:], None], strict=True):
+            if isinstance(part, int):
+                node.extend([None] * (part + 1 - len(node)))
+            elif part not in node:
+                node[part] = None
+            if following is None:
+                node[part] = yaml.safe_load(value)
+            else:
+                if node[part] is None:
+                    node[part] = [] if isinstance(following, int) else {}
+                node = node[part]
+    return config
+
+
+def test_the_worked_example_in_the_operations_page_deploys_what_it_says(deploy_stack) -> None:
+    (block,) = [
+        b for b in code_blocks(PROJECT_DIR / "docs" / "operations.md") if "provisionedConcurrencyScaling" in b.text
+    ]
+    settings = _config_set(block.text)
+    assert settings == STACK, "the page's commands set what these tests deploy"
+    deployment = deploy_stack("dev", settings)
+    assert [a.inputs["schedule"] for a in deployment.of_type(SCHEDULED_ACTION)] == [
+        "cron(0 8 ? * MON-FRI *)",
+        "cron(0 19 ? * MON-FRI *)",
+    ]
+
+
 # --- refused by name, before anything is registered -------------------------------------------------------------
 
 
@@ -214,7 +263,7 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
     ("a name with a colon", _schedule(name="office:hours"), ["schedules[0].name 'office:hours' is not"]),
     (
         "a schedule that changes nothing",
-        _schedule(min=None),
+        _schedule(min=None, max=None),
         ["provisionedConcurrencyScaling.schedules[0] sets neither"],
     ),
     (
