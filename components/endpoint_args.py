@@ -146,7 +146,7 @@ class ProvisionedConcurrencyScaling:
             if isinstance(schedule, ScalingSchedule):
                 problems += schedule.problems(where, max_concurrency)
             else:
-                problems.append(validation.not_a(where, schedule, "a ScalingSchedule"))
+                problems.append(validation.not_a(where, schedule, "a schedule (name, schedule, timezone, min, max)"))
         names = [schedule.name for schedule in self.schedules if isinstance(schedule, ScalingSchedule)]
         return [*problems, *validation.check_unique_names(f"{prefix}schedules", names)]
 
@@ -224,8 +224,9 @@ class Monitoring:
     """CloudWatch alarms on the endpoint's variant and a dashboard; on unless `monitoring=None`.
 
     Alarms: `Invocation5XXErrors` (any in 5 minutes), a failing handler (most invocations answered with a model or
-    4xx error for 10 of 15 minutes), `ModelLatency` p90 over `model_latency_p90_ms` for 15 minutes, and for
-    serverless `ModelSetupTime` over `model_setup_time_s` (a cold start that slow).
+    4xx error for 10 of 15 minutes), `ModelLatency` p90 over `model_latency_p90_ms` for 15 minutes, for serverless
+    `ModelSetupTime` over `model_setup_time_s` (a cold start that slow), and with provisioned concurrency requests
+    spilling over to on-demand capacity in 3 of 4 periods of 5 minutes.
     """
 
     alarm_email: str | None = None

@@ -305,6 +305,21 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
         ["provisionedConcurrencyScaling {'min': 1} is a setting of endpointType 'serverless'"],
     ),
     (
+        "a schedule without a name",
+        _with(schedules=[{"schedule": "cron(0 8 ? * MON *)", "min": 2}]),
+        ["provisionedConcurrencyScaling.schedules[0].name is not set"],
+    ),
+    (
+        "a schedule that is a string",
+        _with(schedules=["cron(0 8 ? * MON *)"]),
+        ["provisionedConcurrencyScaling.schedules[0] 'cron(0 8 ? * MON *)' is a str: use a schedule (name, schedule"],
+    ),
+    (
+        "schedules as an object",
+        _with(schedules={"office": {"name": "office"}}),
+        ["provisionedConcurrencyScaling.schedules {'office': {'name': 'office'}} is a dict: use a list"],
+    ),
+    (
         "not an object",
         {**STACK, "provisionedConcurrencyScaling": 3},
         ["provisionedConcurrencyScaling is a number 3: use an object, set key by key with `pulumi config set --path"],
@@ -419,3 +434,11 @@ def test_expressions_aws_documents_are_accepted(expression: str) -> None:
 @pytest.mark.parametrize("expression", REFUSED)
 def test_expressions_aws_would_refuse_are_refused(expression: str) -> None:
     assert schedule_expressions.problems(expression) != []
+
+
+def test_a_python_without_a_time_zone_database_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import validation
+
+    monkeypatch.setattr(validation, "time_zones", frozenset)
+    (found,) = validation.check_time_zone("timezone", "Europe/London")
+    assert "has no time zone database" in found.render() and "tzdata" in found.render()
