@@ -33,6 +33,8 @@ from components import (
     BatchTransform,
     InstancesVariant,
     Monitoring,
+    ProvisionedConcurrencyScaling,
+    ScalingSchedule,
     ServerlessEmbeddingEndpointArgs,
     ServerlessVariant,
 )
@@ -69,6 +71,12 @@ KEYS = (
     Key("memorySizeMb", "serverless.memory_size_mb", "integer", "serverless"),
     Key("maxConcurrency", "serverless.max_concurrency", "integer", "serverless"),
     Key("provisionedConcurrency", "serverless.provisioned_concurrency", "integer", "serverless"),
+    Key(
+        "provisionedConcurrencyScaling",
+        "serverless.provisioned_concurrency_scaling",
+        "object",
+        "serverless",
+    ),
     Key("instanceType", "instances.instance_type", "string", "instances"),
     Key("minInstances", "instances.min_instances", "integer", "instances"),
     Key("maxInstances", "instances.max_instances", "integer", "instances"),
@@ -92,8 +100,15 @@ _NAME_OF_FIELD = {key.field: key.name for key in KEYS} | {
 }
 
 
+# Structured keys (`pulumi config set --path`): the key, then the argument's own path in camelCase, indices kept.
+_STRUCTURED_KEYS = {"serverless.provisioned_concurrency_scaling": "provisionedConcurrencyScaling"}
+
+
 def config_name(field: str) -> str:
     """The Pulumi.yaml key for a component argument, so every error names what the user wrote."""
+    for prefix, key in _STRUCTURED_KEYS.items():
+        if field == prefix or field.startswith((f"{prefix}.", f"{prefix}[")):
+            return key + re.sub(r"_([a-z])", lambda match: match.group(1).upper(), field[len(prefix) :])
     return _NAME_OF_FIELD.get(field, field)
 
 
@@ -130,7 +145,9 @@ class WholeNumber(int):
     __repr__ = __str__
 
 
-def _wanted(kind: str) -> str:
+def _wanted(kind: str, name: str = "") -> str:
+    if kind == "object" and name != "tags":
+        return f"an object, set key by key with `pulumi config set --path {name}.<setting> <value>`"
     return {
         "integer": "a whole number",
         "boolean": "true or false",
@@ -174,7 +191,7 @@ class _Reader:
 
     def _refuse(self, key: Key, value: object) -> None:
         shown = f"a {_json_type(value)} {json.dumps(value)}" if not isinstance(value, str) else repr(value)
-        self.problems.append(f"{key.name} is {shown}: use {_wanted(key.kind)}")
+        self.problems.append(f"{key.name} is {shown}: use {_wanted(key.kind, key.name)}")
         return None
 
 
@@ -242,7 +259,7 @@ def endpoint_args_from_config(config: pulumi.Config) -> ServerlessEmbeddingEndpo
             execution_role_arn=values["executionRoleArn"],
             tags=values["tags"],
         ),
-        **_variant(endpoint_type, values),
+        **_variant(endpoint_type, values, problems),
         monitoring=monitoring,
         batch_transform=batch_transform,
         artifact_build_dir=ARTIFACT_BUILD_DIR,
@@ -271,7 +288,7 @@ def _misplaced_keys(endpoint_type: str, values: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _variant(endpoint_type: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def _variant(endpoint_type: str, values: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
     if endpoint_type == "instances":
         return {
             "instances": InstancesVariant(
@@ -289,9 +306,73 @@ def _variant(endpoint_type: str, values: Mapping[str, Any]) -> dict[str, Any]:
                 memory_size_mb=values["memorySizeMb"],
                 max_concurrency=values["maxConcurrency"],
                 provisioned_concurrency=values["provisionedConcurrency"],
+                provisioned_concurrency_scaling=_scaling(values["provisionedConcurrencyScaling"], problems),
             )
         )
     }
+
+
+_SCALING_FIELDS = {"min": "min", "max": "max", "targetUtilization": "target_utilization", "schedules": "schedules"}
+_SCHEDULE_FIELDS = {"name": "name", "schedule": "schedule", "timezone": "timezone", "min": "min", "max": "max"}
+
+
+def _scaling(value: Mapping[str, Any] | None, problems: list[str]) -> ProvisionedConcurrencyScaling | None:
+    """provisionedConcurrencyScaling, as `pulumi config set --path` writes it, to the component's dataclass.
+
+    Unknown keys are refused by their path; the values' types and ranges are the component's to check (so the
+    errors are the same for a library user), except that a whole number the CLI stored as a string is read as one.
+    """
+    if value is None:
+        return None
+    key = "provisionedConcurrencyScaling"
+    given = _known(key, value, _SCALING_FIELDS, problems)
+    schedules = given.get("schedules")
+    if isinstance(schedules, dict) and all(_WHOLE_NUMBER.fullmatch(index) for index in schedules):
+        schedules = [schedules[index] for index in sorted(schedules, key=int)]  # a list the CLI kept as a map
+    if isinstance(schedules, list):
+        given["schedules"] = [
+            ScalingSchedule(**_known(f"{key}.schedules[{index}]", item, _SCHEDULE_FIELDS, problems, required=True))
+            if isinstance(item, dict)
+            else item
+            for index, item in enumerate(schedules)
+        ]
+    for name in ("min", "max"):
+        if name in given:
+            given[name] = _number(given[name])
+    if "target_utilization" in given:
+        given["target_utilization"] = _number(given["target_utilization"], real=True)
+    return ProvisionedConcurrencyScaling(**given)
+
+
+def _known(
+    where: str, value: Mapping[str, Any], fields: Mapping[str, str], problems: list[str], *, required: bool = False
+) -> dict[str, Any]:
+    """The component's arguments for the keys of `value` it knows; a sentence for each other key."""
+    for name in value:
+        if name not in fields:
+            hint = difflib.get_close_matches(name, list(fields), n=1)
+            wanted = f"did you mean {hint[0]}?" if hint else f"the keys are {', '.join(fields)}"
+            problems.append(f"{where}.{name} is not a setting of {where}: {wanted}")
+    given = {fields[name]: item for name, item in value.items() if name in fields}
+    if required:
+        for name in ("name", "schedule"):
+            given.setdefault(name, None)  # the component names what is missing
+        for name in ("min", "max"):
+            if name in given:
+                given[name] = _number(given[name])
+    return given
+
+
+def _number(value: Any, *, real: bool = False) -> Any:
+    """A number the CLI kept as a string (`"2"`), as the number; anything else as it is, for the component to judge."""
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        return int(value)
+    if real and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _monitoring(values: Mapping[str, Any], problems: list[str]) -> Monitoring | None:

@@ -8,6 +8,8 @@ from components.endpoint_args import (
     BatchTransform,
     InstancesVariant,
     Monitoring,
+    ProvisionedConcurrencyScaling,
+    ScalingSchedule,
     ServerlessEmbeddingEndpointArgs,
     ServerlessVariant,
 )
@@ -35,6 +37,8 @@ __all__ = [
     "ModelFilesError",
     "Monitoring",
     "Problem",
+    "ProvisionedConcurrencyScaling",
+    "ScalingSchedule",
     "ServerlessEmbeddingEndpoint",
     "ServerlessEmbeddingEndpointArgs",
     "ServerlessVariant",

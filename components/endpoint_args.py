@@ -52,6 +52,106 @@ RESERVED_TAGS = 3
 
 
 @dataclass
+class ScalingSchedule:
+    """One scheduled action: when `schedule` comes (read in `timezone`), provisioned concurrency's bounds become
+    `min` and `max`, and stay so until another schedule changes them. Give `min`, `max` or both."""
+
+    name: str
+    """The action's name, unique among the schedules: 1-256 characters, no ':', '/' or '|'."""
+    schedule: str
+    """`cron(minutes hours day-of-month month day-of-week year)` (Application Auto Scaling's six fields, e.g.
+    `cron(0 8 ? * MON-FRI *)`), `at(yyyy-mm-ddThh:mm:ss)` once, or `rate(value unit)`."""
+    timezone: str | None = None
+    """The IANA time zone `cron` and `at` are read in, e.g. Europe/London (daylight saving included). Default None:
+    UTC."""
+    min: int | None = None
+    """The lower bound from then on. Default None: unchanged."""
+    max: int | None = None
+    """The upper bound from then on, at most `max_concurrency`. Default None: unchanged."""
+
+    def problems(self, prefix: str, max_concurrency: object) -> list[Problem]:
+        min_field, max_field = f"{prefix}.min", f"{prefix}.max"
+        problems = [
+            *validation.check_scheduled_action_name(f"{prefix}.name", self.name),
+            *validation.check_schedule_expression(f"{prefix}.schedule", self.schedule),
+            *validation.check_time_zone(f"{prefix}.timezone", self.timezone),
+            *validation.check_scaling_bounds(
+                min_field,
+                self.min,
+                max_field,
+                self.max,
+                ceiling_field="serverless.max_concurrency",
+                ceiling=max_concurrency,
+            ),
+        ]
+        if self.min is None and self.max is None:
+            problems.append(
+                problem(
+                    prefix,
+                    lambda n: (
+                        f"{n(prefix)} sets neither {n(min_field)} nor {n(max_field)}: a scheduled action "
+                        "changes at least one of them"
+                    ),
+                )
+            )
+        return problems
+
+
+@dataclass
+class ProvisionedConcurrencyScaling:
+    """Application Auto Scaling of a serverless variant's provisioned concurrency: a target-tracking policy between
+    `min` and `max`, and `schedules` that move those bounds by the clock (warm in office hours, cold at night).
+
+    `ServerlessVariant.provisioned_concurrency` stays the endpoint configuration's starting value, and is needed:
+    AWS scales only a variant that has provisioned concurrency.
+    """
+
+    min: int = 1
+    """The fewest warm slots target tracking keeps, 1-200. Default 1."""
+    max: int | None = None
+    """The most warm slots, at most `max_concurrency`. Default None: `max_concurrency`."""
+    target_utilization: float = 0.7
+    """`SageMakerVariantProvisionedConcurrencyUtilization` target tracking aims for: above 0, at most 1. Default
+    0.7: warm slots are added before the last one is busy, so a burst still finds one."""
+    schedules: Sequence[ScalingSchedule] = ()
+    """Scheduled changes of `min` and `max`. Default none."""
+
+    def problems(self, *, max_concurrency: object, provisioned: object, prefix: str) -> list[Problem]:
+        problems = [
+            *validation.check_scaling_bounds(
+                f"{prefix}min",
+                self.min,
+                f"{prefix}max",
+                self.max,
+                ceiling_field="serverless.max_concurrency",
+                ceiling=max_concurrency,
+            ),
+            *validation.check_target_utilization(f"{prefix}target_utilization", self.target_utilization),
+        ]
+        if provisioned is None:
+            field = prefix.rstrip(".")
+            problems.append(
+                problem(
+                    field,
+                    lambda n: (
+                        f"{n(field)} needs {n('serverless.provisioned_concurrency')}, the starting value: AWS "
+                        "scales the provisioned concurrency of a serverless variant that has some"
+                    ),
+                )
+            )
+        if not isinstance(self.schedules, list | tuple):
+            return [*problems, validation.not_a(f"{prefix}schedules", self.schedules, "a list of schedules")]
+        for index, schedule in enumerate(self.schedules):
+            where = f"{prefix}schedules[{index}]"
+            if isinstance(schedule, ScalingSchedule):
+                problems += schedule.problems(where, max_concurrency)
+            else:
+                problems.append(validation.not_a(where, schedule, "a schedule (name, schedule, timezone, min, max)"))
+        names = [schedule.name for schedule in self.schedules if isinstance(schedule, ScalingSchedule)]
+        return [*problems, *validation.check_unique_names(f"{prefix}schedules", names)]
+
+
+@dataclass
 class ServerlessVariant:
     """Serverless capacity: pay per invocation, nothing while idle, cold starts after a quiet spell."""
 
@@ -61,11 +161,24 @@ class ServerlessVariant:
     """Concurrent invocations, 1-200; the account's total is often 10. Default 2."""
     provisioned_concurrency: int | None = None
     """Warm capacity, 1-200 and at most `max_concurrency`; billed while idle. Default None (none)."""
+    provisioned_concurrency_scaling: ProvisionedConcurrencyScaling | None = None
+    """Provisioned concurrency that follows load and the clock, starting from `provisioned_concurrency`. Default
+    None: the static value."""
 
     def problems(self, prefix: str = "") -> list[Problem]:
+        scaling = self.provisioned_concurrency_scaling
         return [
             *validation.check_memory_size(self.memory_size_mb, f"{prefix}memory_size_mb"),
             *validation.check_concurrency(self.max_concurrency, self.provisioned_concurrency, prefix),
+            *(
+                scaling.problems(
+                    max_concurrency=self.max_concurrency,
+                    provisioned=self.provisioned_concurrency,
+                    prefix=f"{prefix}provisioned_concurrency_scaling.",
+                )
+                if scaling is not None
+                else []
+            ),
         ]
 
 
@@ -111,8 +224,9 @@ class Monitoring:
     """CloudWatch alarms on the endpoint's variant and a dashboard; on unless `monitoring=None`.
 
     Alarms: `Invocation5XXErrors` (any in 5 minutes), a failing handler (most invocations answered with a model or
-    4xx error for 10 of 15 minutes), `ModelLatency` p90 over `model_latency_p90_ms` for 15 minutes, and for
-    serverless `ModelSetupTime` over `model_setup_time_s` (a cold start that slow).
+    4xx error for 10 of 15 minutes), `ModelLatency` p90 over `model_latency_p90_ms` for 15 minutes, for serverless
+    `ModelSetupTime` over `model_setup_time_s` (a cold start that slow), and with provisioned concurrency requests
+    spilling over to on-demand capacity in 3 of 4 periods of 5 minutes.
     """
 
     alarm_email: str | None = None

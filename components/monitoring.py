@@ -39,6 +39,32 @@ _CONSOLE_BY_PARTITION = {
 HANDLER_FAILING_MIN_INVOCATIONS = 3
 HANDLER_FAILING_SHARE = 0.5
 
+# Published for a serverless variant with provisioned concurrency, under AWS/SageMaker with EndpointName and
+# VariantName, "Valid statistics: Average, Max, Min" (SageMaker Developer Guide, "Monitor a serverless endpoint",
+# "Serverless endpoint with Provisioned Concurrency metrics"). The Utilization one is SageMaker's, not the host's.
+PROVISIONED_CONCURRENCY_EXECUTIONS = "ServerlessProvisionedConcurrencyExecutions"
+"""Concurrent executions handled by provisioned concurrency (Count)."""
+PROVISIONED_CONCURRENCY_UTILIZATION = "ServerlessProvisionedConcurrencyUtilization"
+"""Concurrent executions divided by the allocated provisioned concurrency (None: a share)."""
+PROVISIONED_CONCURRENCY_INVOCATIONS = "ServerlessProvisionedConcurrencyInvocations"
+"""InvokeEndpoint requests handled by provisioned concurrency (Count)."""
+PROVISIONED_CONCURRENCY_SPILLOVER = "ServerlessProvisionedConcurrencySpilloverInvocations"
+"""InvokeEndpoint requests not handled by provisioned concurrency but by on-demand Serverless Inference: the ones
+that may meet a cold start (Count)."""
+PROVISIONED_CONCURRENCY_METRICS = frozenset(
+    {
+        PROVISIONED_CONCURRENCY_EXECUTIONS,
+        PROVISIONED_CONCURRENCY_UTILIZATION,
+        PROVISIONED_CONCURRENCY_INVOCATIONS,
+        PROVISIONED_CONCURRENCY_SPILLOVER,
+    }
+)
+# Spillover for 3 of 4 periods of 5 minutes: sustained, not the minutes a schedule's morning scale-out or a single
+# burst takes (target tracking adds warm capacity within minutes), yet within 20 minutes of warm capacity falling
+# short for real. Maximum, one of the statistics AWS lists for the metric: any spilled request in a period counts.
+SPILLOVER_DATAPOINTS = 3
+SPILLOVER_PERIODS = 4
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -98,7 +124,8 @@ class Metric:
 def endpoint_metric(
     endpoint_name: pulumi.Input[str], metric_name: str, statistic: str = "Sum", *, period_s: int = PERIOD_S
 ) -> Metric:
-    namespace = ENDPOINT_METRICS_NAMESPACE if metric_name.endswith("Utilization") else SAGEMAKER_METRICS_NAMESPACE
+    host = metric_name.endswith("Utilization") and metric_name not in PROVISIONED_CONCURRENCY_METRICS
+    namespace = ENDPOINT_METRICS_NAMESPACE if host else SAGEMAKER_METRICS_NAMESPACE
     return Metric(metric_name, endpoint_name, statistic, namespace, period_s)
 
 
@@ -141,9 +168,15 @@ class AlarmSpec:
 
 
 def alarm_specs(
-    *, endpoint_name: pulumi.Input[str], endpoint_type: str, model_latency_p90_ms: int, model_setup_time_s: int
+    *,
+    endpoint_name: pulumi.Input[str],
+    endpoint_type: str,
+    model_latency_p90_ms: int,
+    model_setup_time_s: int,
+    provisioned_concurrency: bool = False,
 ) -> list[AlarmSpec]:
-    """Errors, a failing handler and latency for every endpoint; the cold-start cost for serverless only."""
+    """Errors, a failing handler and latency for every endpoint; the cold-start cost for serverless only; requests
+    spilling over to cold capacity for serverless with provisioned concurrency."""
     specs = [
         AlarmSpec(
             key="invocation-5xx-errors",
@@ -200,6 +233,22 @@ def alarm_specs(
                 metric=endpoint_metric(endpoint_name, "ModelSetupTime", "Maximum"),
             )
         )
+    if endpoint_type == "serverless" and provisioned_concurrency:
+        specs.append(
+            AlarmSpec(
+                key="provisioned-concurrency-spillover",
+                description=(
+                    f"Requests spilled over from provisioned concurrency to on-demand (cold) capacity in "
+                    f"{SPILLOVER_DATAPOINTS} of {SPILLOVER_PERIODS} periods of 5 min: warm capacity is too small for "
+                    "the load, or a schedule leaves it cold while callers are busy."
+                ),
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                evaluation_periods=SPILLOVER_PERIODS,
+                datapoints_to_alarm=SPILLOVER_DATAPOINTS,
+                metric=endpoint_metric(endpoint_name, PROVISIONED_CONCURRENCY_SPILLOVER, "Maximum"),
+            )
+        )
     return specs
 
 
@@ -233,9 +282,16 @@ def _widget(title: str, region: str, metrics: list[Any], *, x: int, y: int, **pr
 
 
 def dashboard_body(
-    *, endpoint_name: pulumi.Input[str], region: str, endpoint_type: str, model_latency_p90_ms: int
+    *,
+    endpoint_name: pulumi.Input[str],
+    region: str,
+    endpoint_type: str,
+    model_latency_p90_ms: int,
+    provisioned_concurrency: bool = False,
+    target_utilization: float | None = None,
 ) -> dict[str, Any]:
-    """Invocations, errors, latency, and capacity: concurrency for serverless, instance count for instances.
+    """Invocations, errors, latency, and capacity: concurrency for serverless, instance count for instances; with
+    provisioned concurrency, a row for it (utilisation against the tracking target, warm and spilled requests).
 
     `endpoint_name` may be an Output; the body is serialised with `pulumi.Output.json_dumps`.
     """
@@ -293,4 +349,39 @@ def dashboard_body(
             x=12,
             y=6,
         )
-    return {"widgets": [invocations, errors, latency, capacity]}
+    widgets = [invocations, errors, latency, capacity]
+    if endpoint_type == "serverless" and provisioned_concurrency:
+        widgets += _provisioned_concurrency_widgets(endpoint_name, region, target_utilization)
+    return {"widgets": widgets}
+
+
+def _provisioned_concurrency_widgets(
+    endpoint_name: pulumi.Input[str], region: str, target_utilization: float | None
+) -> list[dict[str, Any]]:
+    def metric(name: str) -> Metric:
+        return endpoint_metric(endpoint_name, name, "Maximum")
+
+    target = (
+        {"annotations": {"horizontal": [{"label": "target utilisation", "value": target_utilization}]}}
+        if target_utilization is not None
+        else {}
+    )
+    warm = _widget(
+        "Provisioned concurrency: utilisation (share of warm capacity in use) and executions",
+        region,
+        [
+            metric(PROVISIONED_CONCURRENCY_UTILIZATION).widget(),
+            metric(PROVISIONED_CONCURRENCY_EXECUTIONS).widget(yAxis="right"),
+        ],
+        x=0,
+        y=12,
+        **target,
+    )
+    spillover = _widget(
+        "Requests served warm (provisioned) and spilled over to cold capacity",
+        region,
+        [metric(PROVISIONED_CONCURRENCY_INVOCATIONS).widget(), metric(PROVISIONED_CONCURRENCY_SPILLOVER).widget()],
+        x=12,
+        y=12,
+    )
+    return [warm, spillover]

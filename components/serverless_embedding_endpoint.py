@@ -16,17 +16,11 @@ from typing import Any, NamedTuple
 import pulumi
 import pulumi_aws as aws
 
-from components import monitoring, policies
+from components import monitoring, policies, provisioned_scaling
 from components.artifact_store import ModelArtifactStore
 from components.batch_bucket import BatchBucket, role_name_of
-from components.constants import (
-    SCALABLE_DIMENSION,
-    SCALING_METRIC,
-    TYPE_TOKEN,
-    VARIANT_NAME,
-    batch_job_name_prefix,
-)
-from components.endpoint_args import InstancesVariant, Monitoring, ServerlessEmbeddingEndpointArgs
+from components.constants import SCALABLE_DIMENSION, SCALING_METRIC, TYPE_TOKEN, VARIANT_NAME, batch_job_name_prefix
+from components.endpoint_args import Monitoring, ServerlessEmbeddingEndpointArgs
 from components.endpoint_plan import plan_endpoint
 from components.monitoring import Metric, endpoint_metric
 from components.outputs import STACK_OUTPUTS
@@ -41,11 +35,6 @@ class ExecutionRole(NamedTuple):
     policy: aws.iam.RolePolicy | None
 
 
-class Autoscaling(NamedTuple):
-    target: aws.appautoscaling.Target
-    policy: aws.appautoscaling.Policy
-
-
 class Alarms(NamedTuple):
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     topic: aws.sns.Topic | None
@@ -57,9 +46,10 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
     """The embedding endpoint and everything it needs; children are public attributes, None when not created.
 
     Children: `artifact_store` (a `ModelArtifactStore`, when a model.tar.gz is built), `batch_store` (a
-    `BatchBucket`, with `batch_transform`), `role` and
-    `execution_policy` (None with your own role), `model`, `endpoint_config`, `endpoint`; instances:
-    `scaling_target`, `scaling_policy`; monitoring: `alarms` (by key), `alarm_topic` and `alarm_subscription` (with
+    `BatchBucket`, with `batch_transform`), `role` and `execution_policy` (None with your own role), `model`,
+    `endpoint_config`, `endpoint`; instances, or serverless with `provisioned_concurrency_scaling`: `scaling_target`,
+    `scaling_policy`, and the latter's `scheduled_actions` (a list); monitoring: `alarms` (by key), `alarm_topic`
+    and `alarm_subscription` (with
     an email), `dashboard`. `plan` holds what was decided before anything was registered (region, image, model
     files, the built artifact). Outputs: the names of `components.outputs.STACK_OUTPUTS`, as attributes and in
     `outputs`.
@@ -82,9 +72,10 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
         self.model = self._model(name, execution, region, tags)
         self.endpoint_config = self._endpoint_config(name, args, region, tags)
         self.endpoint = self._endpoint(name, args, region, tags)
-        scaling = self._autoscaling(name, args.instances, region, tags) if args.instances is not None else None
+        scaling = self._autoscaling(name, args, region, tags)
         self.scaling_target: aws.appautoscaling.Target | None = scaling.target if scaling else None
         self.scaling_policy: aws.appautoscaling.Policy | None = scaling.policy if scaling else None
+        self.scheduled_actions = scaling.scheduled_actions if scaling else []
         watch = self._monitoring(name, args, args.monitoring, region, tags) if args.monitoring is not None else None
         self.alarms = watch.alarms if watch else {}
         self.alarm_topic, self.alarm_subscription = (watch.topic, watch.subscription) if watch else (None, None)
@@ -217,39 +208,40 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             ),
         )
 
-    def _autoscaling(self, name: str, instances: InstancesVariant, region: str, tags: Mapping[str, str]) -> Autoscaling:
-        """Target tracking on invocations per instance, between min and max."""
-        tracking_args = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs
-        metric_args = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs
-        # Built from the endpoint's output, so the target is registered only once the endpoint is InService.
-        resource_id = self.endpoint.name.apply(lambda endpoint: f"endpoint/{endpoint}/variant/{VARIANT_NAME}")
-        target = aws.appautoscaling.Target(
-            f"{name}-scaling-target",
-            service_namespace="sagemaker",
-            scalable_dimension=SCALABLE_DIMENSION,
-            resource_id=resource_id,
-            min_capacity=instances.min_instances,
-            max_capacity=instances.max_instances,
+    def _autoscaling(
+        self, name: str, args: ServerlessEmbeddingEndpointArgs, region: str, tags: Mapping[str, str]
+    ) -> provisioned_scaling.VariantScaling | None:
+        """Instances: target tracking on invocations per instance, between min and max. Serverless with
+        provisioned-concurrency scaling: target tracking on its utilisation, and the schedules. Otherwise none."""
+        instances = args.instances
+        if instances is not None:
+            target, policy = provisioned_scaling.scale_variant(
+                f"{name}-scaling",
+                endpoint_name=self.endpoint.name,
+                dimension=SCALABLE_DIMENSION,
+                min_capacity=instances.min_instances,
+                max_capacity=instances.max_instances,
+                metric=SCALING_METRIC,
+                target_value=instances.target_invocations_per_instance,
+                scale_in_cooldown_s=instances.scale_in_cooldown_s,
+                scale_out_cooldown_s=instances.scale_out_cooldown_s,
+                region=region,
+                tags=tags,
+                child=self._child,
+            )
+            return provisioned_scaling.VariantScaling(target, policy, [])
+        serverless = args.serverless_variant
+        if serverless.provisioned_concurrency_scaling is None:
+            return None
+        return provisioned_scaling.scale_provisioned_concurrency(
+            name,
+            serverless.provisioned_concurrency_scaling,
+            endpoint_name=self.endpoint.name,
+            max_concurrency=serverless.max_concurrency,
             region=region,
-            tags=dict(tags),
-            opts=self._child(),
+            tags=tags,
+            child=self._child,
         )
-        policy = aws.appautoscaling.Policy(
-            f"{name}-scaling-policy",
-            policy_type="TargetTrackingScaling",
-            service_namespace=target.service_namespace,
-            scalable_dimension=target.scalable_dimension,
-            resource_id=target.resource_id,
-            target_tracking_scaling_policy_configuration=tracking_args(
-                target_value=float(instances.target_invocations_per_instance),
-                predefined_metric_specification=metric_args(predefined_metric_type=SCALING_METRIC),
-                scale_in_cooldown=instances.scale_in_cooldown_s,
-                scale_out_cooldown=instances.scale_out_cooldown_s,
-            ),
-            region=region,
-            opts=self._child(),
-        )
-        return Autoscaling(target, policy)
 
     def _monitoring(
         self,
@@ -279,6 +271,7 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             endpoint_type=args.endpoint_type,
             model_latency_p90_ms=settings.model_latency_p90_ms,
             model_setup_time_s=settings.model_setup_time_s,
+            provisioned_concurrency=self._has_provisioned_concurrency(args),
         )
         alarms = {
             spec.key: aws.cloudwatch.MetricAlarm(
@@ -298,6 +291,10 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             region=region,
             endpoint_type=args.endpoint_type,
             model_latency_p90_ms=settings.model_latency_p90_ms,
+            provisioned_concurrency=self._has_provisioned_concurrency(args),
+            target_utilization=scaling.target_utilization
+            if (scaling := args.serverless_variant.provisioned_concurrency_scaling) is not None
+            else None,
         )
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
@@ -307,6 +304,11 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
             opts=self._child(),
         )
         return Alarms(alarms, topic, subscription, dashboard)
+
+    @staticmethod
+    def _has_provisioned_concurrency(args: ServerlessEmbeddingEndpointArgs) -> bool:
+        """SageMaker publishes the provisioned-concurrency metrics only for a variant that has some."""
+        return args.endpoint_type == "serverless" and args.serverless_variant.provisioned_concurrency is not None
 
     def _set_outputs(self, execution: ExecutionRole) -> None:
         args, plan = self.args, self.plan
@@ -418,3 +420,21 @@ class ServerlessEmbeddingEndpoint(pulumi.ComponentResource):
     def metric_model_setup_time(self, statistic: str = "Maximum") -> Metric:
         """Serverless cold starts, in microseconds."""
         return self.metric("ModelSetupTime", statistic)
+
+    # Serverless with provisioned concurrency only; AWS lists Average, Maximum and Minimum as their statistics.
+
+    def metric_provisioned_concurrency_utilization(self, statistic: str = "Maximum") -> Metric:
+        """Concurrent executions divided by the allocated provisioned concurrency: what target tracking follows."""
+        return self.metric(monitoring.PROVISIONED_CONCURRENCY_UTILIZATION, statistic)
+
+    def metric_provisioned_concurrency_executions(self, statistic: str = "Maximum") -> Metric:
+        """Concurrent executions handled by provisioned concurrency."""
+        return self.metric(monitoring.PROVISIONED_CONCURRENCY_EXECUTIONS, statistic)
+
+    def metric_provisioned_concurrency_invocations(self, statistic: str = "Maximum") -> Metric:
+        """Requests handled by provisioned (warm) concurrency."""
+        return self.metric(monitoring.PROVISIONED_CONCURRENCY_INVOCATIONS, statistic)
+
+    def metric_provisioned_concurrency_spillover_invocations(self, statistic: str = "Maximum") -> Metric:
+        """Requests provisioned concurrency could not take, served on demand and so possibly cold."""
+        return self.metric(monitoring.PROVISIONED_CONCURRENCY_SPILLOVER, statistic)

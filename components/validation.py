@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import difflib
 import re
+import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from components import aws_rules
+from components import aws_rules, schedule_expressions
 from components.images import parse_ecr_image_uri
 from components.regions import dns_suffix_of, is_known_region, known_regions, looks_like_region, partition_of
 
@@ -627,4 +629,138 @@ def _statement_problems(field: str, where: str, statement: object, reserved_sids
         problems.append(
             problem(field, lambda n: f"{where} has Sid {sid!r}, which this component already uses: choose another")
         )
+    return problems
+
+
+# --- provisioned concurrency that follows load and the clock ---------------------------------------------------------
+
+# Not zone names, though the system's database holds them: `localtime` is this machine's own, `Factory` a placeholder.
+_NOT_TIME_ZONES = frozenset({"localtime", "Factory"})
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """IANA names this Python knows (the system's database, or the tzdata package where there is none)."""
+    return frozenset(zoneinfo.available_timezones()) - _NOT_TIME_ZONES
+
+
+def check_scaling_bounds(
+    min_field: str, minimum: object, max_field: str, maximum: object, *, ceiling_field: str, ceiling: object
+) -> list[Problem]:
+    """Bounds of provisioned concurrency: each is a value SageMaker accepts for it, min <= max <= maxConcurrency.
+
+    The floor is SageMaker's (`ServerlessProvisionedConcurrency`, 1-200), the shape of both CreateEndpointConfig's
+    value and UpdateEndpointWeightsAndCapacities' `ServerlessUpdateConfig`, through which a variant's provisioned
+    concurrency changes. Application Auto Scaling's RegisterScalableTarget lists "SageMaker serverless endpoint
+    provisioned concurrency" among resources whose MinCapacity may be 0, but no SageMaker call takes 0 for it, so 0
+    is refused here: the coldest a scaled variant gets is 1 (or remove the scaling and `provisionedConcurrency`).
+    """
+    meaning = "warm capacity, billed while idle; 0 is not a provisioned concurrency SageMaker accepts"
+    problems: list[Problem] = []
+    for field, value in ((min_field, minimum), (max_field, maximum)):
+        if value is not None:
+            problems += check_integer_rule(field, value, aws_rules.PROVISIONED_CONCURRENCY, meaning)
+    if problems:
+        return problems
+    if _is_int(minimum) and _is_int(maximum) and minimum > maximum:  # type: ignore[operator]
+        problems.append(
+            problem(
+                min_field,
+                lambda n: (
+                    f"{n(min_field)} {minimum} exceeds {n(max_field)} {maximum}: the minimum must be at most "
+                    "the maximum"
+                ),
+            )
+        )
+    top = maximum if maximum is not None else minimum
+    if _is_int(top) and _is_int(ceiling) and top > ceiling:  # type: ignore[operator]
+        field = max_field if maximum is not None else min_field
+        problems.append(
+            problem(
+                field,
+                lambda n: (
+                    f"{n(field)} {top} exceeds {n(ceiling_field)} {ceiling}: provisioned concurrency must be "
+                    "at most the maximum concurrency"
+                ),
+            )
+        )
+    return problems
+
+
+def check_target_utilization(field: str, value: object) -> list[Problem]:
+    """SageMakerVariantProvisionedConcurrencyUtilization is concurrent executions divided by provisioned concurrency
+    (SageMaker's "Monitor a serverless endpoint"), a share: a target above 0 and at most 1."""
+    wanted = "a number above 0 and at most 1 (the share of warm capacity in use that target tracking aims for)"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return [not_a(field, value, wanted)]
+    if 0 < value <= 1:
+        return []
+    return [problem(field, lambda n: f"{n(field)} {value} is out of range: use {wanted}")]
+
+
+def check_schedule_expression(field: str, value: object) -> list[Problem]:
+    if value is None:
+        return [problem(field, lambda n: f"{n(field)} is not set: use {schedule_expressions.FORMS}")]
+    if not isinstance(value, str):
+        return [not_a(field, value, f"a string: {schedule_expressions.FORMS}")]
+    return [_about(field, value, sentence) for sentence in schedule_expressions.problems(value)]
+
+
+def _about(field: str, value: object, sentence: str) -> Problem:
+    """A problem whose sentence follows the field's name and its value as typed."""
+    return problem(field, lambda n: f"{n(field)} {value!r} {sentence}")
+
+
+def check_time_zone(field: str, value: object) -> list[Problem]:
+    """PutScheduledAction's Timezone: "the canonical names of the IANA time zones supported by Joda-Time"."""
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        return [not_a(field, value, "an IANA time zone name such as 'Europe/London'")]
+    zones = time_zones()
+    if value in zones:
+        return []
+    if not zones:
+        return [
+            problem(
+                field,
+                lambda n: (
+                    f"{n(field)} {value!r} cannot be checked: this Python has no time zone database "
+                    "(zoneinfo finds none); install the tzdata package"
+                ),
+            )
+        ]
+    hint = _suggest(value, sorted(zones))
+    return [
+        problem(
+            field,
+            lambda n: (
+                f"{n(field)} {value!r} is not an IANA time zone name: use one such as 'Europe/London' or "
+                f"'America/New_York'{hint}"
+            ),
+        )
+    ]
+
+
+def check_scheduled_action_name(field: str, value: object) -> list[Problem]:
+    if value is None:
+        return [problem(field, lambda n: f"{n(field)} is not set: give each schedule a name of its own")]
+    return check_string_rule(
+        field,
+        value,
+        aws_rules.SCHEDULED_ACTION_NAME,
+        "a scheduled action name (no ':', '/', '|' or control characters, no leading or trailing spaces)",
+    )
+
+
+def check_unique_names(field: str, names: Sequence[object]) -> list[Problem]:
+    """PutScheduledAction: the name "must be unique among all other scheduled actions on the specified scalable
+    target"; a second action of the same name would replace the first."""
+    seen: set[object] = set()
+    problems: list[Problem] = []
+    for index, name in enumerate(names):
+        if isinstance(name, str) and name in seen:
+            problems.append(_about(f"{field}[{index}].name", name, "is used twice: each schedule needs its own name"))
+        if isinstance(name, str):
+            seen.add(name)
     return problems

@@ -37,6 +37,7 @@ NONE_MEANS = {
     "model_revision": f"`{DEFAULT_MODEL_REVISION[:12]}…` (the pinned commit) for the default model",
     "model_dir": "none: downloaded once into the Hugging Face cache",
     "serverless.provisioned_concurrency": "none (no warm capacity)",
+    "serverless.provisioned_concurrency_scaling": "none (a static `provisionedConcurrency`)",
     "monitoring.alarm_email": "none",
     "image_uri": "the region's Hugging Face PyTorch inference CPU image",
     "execution_role_arn": "none: a least-privilege role is created",
@@ -69,6 +70,17 @@ def default_of(field: str) -> str:
     return f"`{str(value).lower() if isinstance(value, bool) else value}`"
 
 
+# Object keys, which Pulumi.yaml cannot declare: their meaning is written here.
+UNDECLARED = {
+    "tags": "extra tags for every taggable resource: `pulumi config set --path tags.team search`",
+    "provisionedConcurrencyScaling": "Serverless only. Provisioned concurrency that follows load (target tracking "
+    "between `min` and `max`, aiming at `targetUtilization`) and the clock (`schedules[i]` with `name`, `schedule`, "
+    "`timezone`, `min`, `max`); needs provisionedConcurrency, the starting value. Set with `pulumi config set --path "
+    "provisionedConcurrencyScaling.max 4`; see "
+    "[operations](docs/operations.md#provisioned-concurrency-that-follows-the-day)",
+}
+
+
 def config_table() -> str:
     declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
     rows = [
@@ -78,11 +90,7 @@ def config_table() -> str:
         "| where everything is created, image included |",
     ]
     for key in KEYS:
-        meaning = (
-            "extra tags for every taggable resource: `pulumi config set --path tags.team search`"
-            if key.name == "tags"
-            else declared[key.name]["description"]
-        )
+        meaning = UNDECLARED[key.name] if key.name in UNDECLARED else declared[key.name]["description"]
         rows.append(f"| `{key.name}` | {default_of(key.field)} | {meaning} |")
     return "\n".join(rows)
 

@@ -46,7 +46,9 @@ class Setup:
 def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SAGEMAKER"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("SAGEMAKER_MODEL_NAME", "EMBEDDINGS_BATCH_BUCKET", "EMBEDDINGS_BATCH_JOB_PREFIX", "SAGEMAKER_ENDPOINT"):
+    for name in ("SAGEMAKER_MODEL_NAME", "EMBEDDINGS_BATCH_BUCKET", "EMBEDDINGS_BATCH_JOB_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("SAGEMAKER_ENDPOINT",):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -9,12 +9,15 @@ import runpy
 import pytest
 
 from tests.infra.pulumi_harness import (
+    BATCH_STORE,
+    BUCKET_LIFECYCLE,
     COMPONENT,
     ENDPOINT_CONFIG,
     MODEL,
     ROLE,
     ROLE_POLICY,
     SCALING_TARGET,
+    SCHEDULED_ACTION,
     Deployment,
     run_program,
 )
@@ -53,9 +56,31 @@ def test_the_second_endpoint_is_in_its_providers_region_with_that_regions_image(
 
 def test_the_docs_snippet_is_a_program_that_deploys_what_it_says() -> None:
     page = (PROJECT_DIR / "docs" / "component.md").read_text()
-    (snippet,) = re.findall(r"```python[^\n]*\n(.*?)```", page, flags=re.DOTALL)
+    instances, provisioned, batch = re.findall(r"```python[^\n]*\n(.*?)```", page, flags=re.DOTALL)
 
-    deployment = run_program(lambda: exec(compile(snippet, "docs/component.md", "exec"), {}))
+    deployment = run_program(lambda: exec(compile(instances, "docs/component.md", "exec"), {}))
 
     variant = deployment.one(ENDPOINT_CONFIG).inputs["productionVariants"][0]
     assert (variant["instanceType"], deployment.one(SCALING_TARGET).inputs["maxCapacity"]) == ("ml.c6i.xlarge", 4)
+
+    deployment = run_program(lambda: exec(compile(provisioned, "docs/component.md", "exec"), {}))
+
+    target = deployment.one(SCALING_TARGET).inputs
+    assert (target["scalableDimension"], target["minCapacity"], target["maxCapacity"]) == (
+        "sagemaker:variant:DesiredProvisionedConcurrency",
+        1,
+        4,
+    )
+    actions = [r.inputs for r in deployment.of_type(SCHEDULED_ACTION)]
+    assert [(a["name"], a["timezone"]) for a in actions] == [
+        ("office-hours", "Europe/London"),
+        ("night", "Europe/London"),
+    ]
+
+    deployment = run_program(lambda: exec(compile(batch, "docs/component.md", "exec"), {}))
+
+    assert deployment.one(BATCH_STORE)
+    rules = deployment.one(BUCKET_LIFECYCLE).inputs["rules"]
+    assert {rule["expiration"]["days"] for rule in rules if "expiration" in rule} == {3}
+    grant = deployment.one_named("ci-runs-batch")
+    assert (grant.type, grant.inputs["role"]) == (ROLE_POLICY, "ci")

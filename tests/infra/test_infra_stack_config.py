@@ -35,11 +35,13 @@ def test_pulumi_yaml_declares_every_key_the_program_reads_each_unset_by_default(
     """Unset is "": an integer key is declared without a type, as a typed default must be a number, and every number
     is a value the program must be able to refuse (0 among them)."""
     declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
-    # `tags` is read too; Pulumi.yaml has no object type to declare it with.
-    assert set(declared) == set(KEY_NAMES) - {"tags"}
+    # `tags` and `provisionedConcurrencyScaling` are read too; Pulumi.yaml has no object type to declare them with.
+    objects = {key.name for key in KEYS if key.kind == "object"}
+    assert objects == {"tags", "provisionedConcurrencyScaling"}
+    assert set(declared) == set(KEY_NAMES) - objects
     config = load_stack_config(PROJECT_DIR, "a-stack-with-no-file")
     for key in KEYS:
-        if key.name == "tags":
+        if key.name in objects:
             continue
         assert declared[key.name].get("type") == (None if key.kind == "integer" else key.kind), key.name
         # Booleans default to the component's own choice: monitoring on, batch transform off.
