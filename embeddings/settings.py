@@ -39,11 +39,17 @@ def _is_finite_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
 
 
-def whole_number_rule(minimum: int) -> Rule:
-    """An int (not a bool, not 2.5, not "3") of at least `minimum`."""
+def whole_number_rule(minimum: int, maximum: int | None = None, why: str = "") -> Rule:
+    """An int (not a bool, not 2.5, not "3") of at least `minimum` (and at most `maximum`); `why` explains the
+    maximum to the user."""
+    if maximum is None:
+        return Rule(
+            f"a whole number of at least {minimum}",
+            lambda value: not isinstance(value, bool) and isinstance(value, int) and value >= minimum,
+        )
     return Rule(
-        f"a whole number of at least {minimum:,}",
-        lambda value: not isinstance(value, bool) and isinstance(value, int) and value >= minimum,
+        f"a whole number from {minimum} to {maximum}{why}",
+        lambda value: not isinstance(value, bool) and isinstance(value, int) and minimum <= value <= maximum,
     )
 
 
@@ -52,8 +58,8 @@ SECONDS = Rule("a finite number of seconds, 0 or more", lambda value: _is_finite
 POSITIVE_SECONDS = Rule("a finite number of seconds above 0", lambda value: _is_finite_number(value) and value > 0)
 
 
-def whole_number(name: str, value: Any, *, minimum: int) -> int:
-    return int(whole_number_rule(minimum).check(name, value))
+def whole_number(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
+    return int(whole_number_rule(minimum, maximum).check(name, value))
 
 
 def seconds(name: str, value: Any) -> float:
