@@ -241,6 +241,15 @@ class EmbeddingClient:
         start = settings.whole_number("start", start, minimum=0)
         return self._batches(items, start)
 
+    def assume_pooling(self, mode: str) -> None:
+        """Plan as if an `auto` client had already seen answers pooled by `mode` (`server` or `client`): what a
+        resumed run learned from the run it continues, so its batches are that run's batches."""
+        mode = settings.one_of("mode", mode, ("client", "server"))
+        with self._lock:
+            if self.pooling == "auto":
+                self._token_level = mode == "client"
+                self._mode_known = True
+
     @property
     def known_pooling(self) -> str | None:
         """Where the endpoint pools as this client plans for it now: `server` or `client`, told or (auto) learned

@@ -77,11 +77,15 @@ def one_of(name: str, value: Any, allowed: Iterable[str]) -> str:
     return str(value)
 
 
+ENDPOINT_NAME_RULE = f"1-{_ENDPOINT_NAME_MAX} letters, digits and hyphens, starting and ending with a letter or digit"
+
+
+def is_endpoint_name(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= _ENDPOINT_NAME_MAX and bool(_ENDPOINT_NAME.fullmatch(value))
+
+
 def endpoint_name(value: Any) -> str:
     """SageMaker's own rule, so a typo fails here with the rule instead of as an AWS ValidationError."""
-    if not isinstance(value, str) or len(value) > _ENDPOINT_NAME_MAX or not _ENDPOINT_NAME.fullmatch(value):
-        raise InvalidSettingError(
-            f"endpoint_name must be 1-{_ENDPOINT_NAME_MAX} letters, digits and hyphens, starting and ending with a "
-            f"letter or digit, got {value!r}"
-        )
-    return value
+    if not is_endpoint_name(value):
+        raise InvalidSettingError(f"endpoint_name must be {ENDPOINT_NAME_RULE}, got {value!r}")
+    return str(value)
