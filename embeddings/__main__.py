@@ -375,7 +375,7 @@ def _lines_to_file(
     learned: str | None = None
     if args.resume and (partial.exists() or target.exists()):
         source = partial if partial.exists() else target
-        kept = output.check_vector_lines(source, client.limits.dimension)
+        kept = output.check_vector_lines(source, client.limits.dimension, cut_allowed=source == partial)
         learned = resume.check_record(source, record, texts, kept.lines, _source(args))
         if source == target:
             if kept.lines == len(texts) and not kept.cut:

@@ -70,18 +70,23 @@ def _line_fault(line: bytes, dimension: int) -> str | None:
     return None
 
 
-def check_vector_lines(path: Path, dimension: int) -> KeptLines:
+def check_vector_lines(path: Path, dimension: int, *, cut_allowed: bool = True) -> KeptLines:
     """Every complete line of `path`: a unit-length vector of `dimension` finite floats, written as `vector_line`
     writes it. The first line that is not raises OutputFileError naming it (counting from 1); nothing is changed.
+    A last line without its `\n` is what an interruption leaves in a partial file (`cut_allowed`), never in a
+    complete one.
     """
     count = size = 0
     try:
         with path.open("rb") as file:
             for line in file:
-                if not line.endswith(b"\n"):
-                    return KeptLines(count, size, cut=True)
                 count += 1
-                if (fault := _line_fault(line, dimension)) is not None:
+                fault = None
+                if not line.endswith(b"\n"):
+                    if cut_allowed:
+                        return KeptLines(count - 1, size, cut=True)
+                    fault = _line_fault(line + b"\n", dimension) or "does not end with a line break"
+                if fault is not None or (fault := _line_fault(line, dimension)) is not None:
                     raise OutputFileError(
                         f"cannot resume {path}: line {count} {fault}, so the file is not the vectors this command "
                         "writes; it was left unchanged. Choose another --output"

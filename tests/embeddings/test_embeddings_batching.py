@@ -119,5 +119,7 @@ def test_a_text_exactly_at_the_budget_fits_alone() -> None:
     ],
 )
 def test_limits_are_validated(field: str, value: Any) -> None:
-    with pytest.raises(InvalidSettingError, match=f"{field} must be a whole number (of at least|from) .*, got {value!r}"):
+    with pytest.raises(
+        InvalidSettingError, match=f"{field} must be a whole number (of at least|from) .*, got {value!r}"
+    ):
         BatchLimits(**{field: value})

@@ -251,6 +251,7 @@ def test_ctrl_c_keeps_what_was_written_and_the_resume_finishes_it(tmp_path: Path
     texts = tmp_path / "texts.txt"
     texts.write_text("".join(f"sentence {i}\n" for i in range(60)), encoding="utf-8")
     output = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_", "EMBEDDINGS_"))}
     env.update({"PYTHONPATH": str(PROJECT_DIR), "CLI_STUB_SERVICE_S": "0.05"})
     command = [sys.executable, "-m", "tests.embeddings.cli_stub", "--file", str(texts), "-o", str(output)]
@@ -258,15 +259,15 @@ def test_ctrl_c_keeps_what_was_written_and_the_resume_finishes_it(tmp_path: Path
 
     process = subprocess.Popen([*command, *options], cwd=PROJECT_DIR, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while (not output.exists() or output.stat().st_size == 0) and time.monotonic() < deadline:
+    while (not partial.exists() or partial.stat().st_size == 0) and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 130, stderr
-    done = output.read_bytes().count(b"\n")
-    assert 0 < done < 60
-    assert stderr.endswith(f"vectors written to {output}; rerun with --resume to continue\n"), stderr
+    done = partial.read_bytes().count(b"\n")
+    assert 0 < done < 60 and not output.exists()
+    assert stderr.endswith(f"vectors kept in {partial}; rerun with --resume to continue\n"), stderr
     assert "Traceback" not in stderr
 
     resumed = subprocess.run(
@@ -278,4 +279,4 @@ def test_ctrl_c_keeps_what_was_written_and_the_resume_finishes_it(tmp_path: Path
     )
     assert resumed.returncode == 0, resumed.stderr
     assert output.read_bytes() == uninterrupted.read_bytes()
-    assert output.read_bytes().count(b"\n") == 60
+    assert output.read_bytes().count(b"\n") == 60 and not partial.exists()
