@@ -42,6 +42,7 @@ from embeddings.client import (
 from embeddings.errors import (
     EmbeddingError,
     InputTextError,
+    InvalidSettingError,
     OutputFileError,
     PermanentEndpointError,
     ResponseShapeError,
@@ -373,6 +374,11 @@ def _lines_to_file(
     record = _record_settings(client, args)
     kept: output.KeptLines | None = None
     learned: str | None = None
+    if not args.resume and partial.exists():  # before anything is written, its record included
+        raise OutputFileError(
+            f"{partial} exists: it holds the vectors of an interrupted run for {target}. Continue it with --resume, "
+            "or delete it to start over"
+        )
     if args.resume and (partial.exists() or target.exists()):
         source = partial if partial.exists() else target
         kept = output.check_vector_lines(source, client.limits.dimension, cut_allowed=source == partial)
@@ -539,6 +545,8 @@ def _check_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         args.jsonl = True
     if args.output is not None and args.file not in (None, "-") and _same_file(args.output, args.file):
         parser.error(f"--output {args.output} is the --file input: the vectors would replace the texts")
+    if args.output is not None and os.path.isdir(args.output):
+        parser.error(f"--output {args.output} is a folder: give a file name in it")
 
 
 def _same_file(one: str, other: str) -> bool:
@@ -560,6 +568,9 @@ def main(argv: Sequence[str] | None = None, *, runtime_client: Any | None = None
         args.file, args.stdin_implied = "-", True
     try:
         return _run(args, runtime_client, parser)
+    except InvalidSettingError as error:  # every option is checked above; this is a safety net
+        _report(f"python -m embeddings: error: {error} (see --help)")
+        return 2
     except EmbeddingError as error:
         _report(f"error: {error}")
     except KeyboardInterrupt as interrupt:

@@ -170,12 +170,14 @@ def test_a_new_run_does_not_overwrite_the_partial_output_of_an_interrupted_one(
     texts = write_texts(tmp_path / "T", TEXTS)
     target = tmp_path / "out.jsonl"
     interrupted(sagemaker, capsys, texts, target, TEXTS[20])
-    before = snapshot(tmp_path / "out.jsonl.partial")
+    kept = [tmp_path / "out.jsonl.partial", tmp_path / "out.jsonl.partial.resume"]
+    before = [snapshot(path) for path in kept]
+    other = write_texts(tmp_path / "other", TEXTS[::-1])
 
-    code, _, err = run(["-f", str(texts), "-o", str(target), "--jsonl"], sagemaker, capsys)
+    code, _, err = run(["-f", str(other), "-o", str(target), "--jsonl"], sagemaker, capsys)
 
     assert code == 1 and "out.jsonl.partial exists" in err and "--resume" in err, err
-    assert snapshot(tmp_path / "out.jsonl.partial") == before
+    assert [snapshot(path) for path in kept] == before
 
 
 def test_a_longer_output_than_the_input_is_refused(
@@ -202,6 +204,7 @@ def test_a_longer_output_than_the_input_is_refused(
         (["--raw", "--jsonl", "-o", "f.jsonl"], "--raw prints the endpoint's raw answer"),
         (["--resume"], "--resume needs --output FILE"),
         (["-o", "T"], "--output T is the --file input: the vectors would replace the texts"),
+        (["-o", "."], "--output . is a folder"),
     ],
 )
 def test_case_4_option_combinations_that_cannot_work_are_usage_errors(
@@ -361,6 +364,24 @@ def test_case_11_jsonl_to_a_file_flushes_each_batch_before_the_next_is_awaited(
     assert code == 0, err
     assert seen == [True] * 5
     assert [json.loads(line).index(1.0) for line in target.read_text().splitlines()] == list(range(12))
+
+
+def test_a_resume_continues_an_input_that_grew_and_keeps_the_complete_file_until_done(
+    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "out.jsonl"
+    sagemaker.answer(pooled_container())
+    assert run(["-f", str(write_texts(tmp_path / "T", TEXTS)), "-o", str(target), "--jsonl"], sagemaker, capsys)[0] == 0
+    assert (tmp_path / "out.jsonl.resume").exists() and not (tmp_path / "out.jsonl.partial").exists()
+    first = target.read_bytes()
+    grown = write_texts(tmp_path / "T", [*TEXTS, "one more", "and another"])
+    sent = len(sagemaker.requests)
+
+    code, _, err = run(["-f", str(grown), "-o", str(target), "--resume"], sagemaker, capsys)
+
+    assert code == 0, err
+    assert [t for body in sagemaker.request_bodies[sent:] for t in body["inputs"]] == ["one more", "and another"]
+    assert target.read_bytes().startswith(first) and target.read_bytes().count(b"\n") == 42
 
 
 def test_the_partial_output_keeps_the_targets_permissions(
