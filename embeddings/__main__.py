@@ -389,7 +389,6 @@ def _lines_to_file(
                     _report(f"{target} already holds the vectors of all {len(texts):,} texts; nothing to do")
                 return 0
             _copy_start(target, partial, kept.size)  # the input grew: continue a copy, FILE stays as it is
-    resume.write_record(partial, record, texts, learned)
     done = 0 if kept is None else kept.lines
     start = done
     if learned is not None and args.pooling == "auto":
@@ -401,6 +400,7 @@ def _lines_to_file(
     lines: output.VectorLines | None = None
     try:
         with output.vector_lines_file(target, kept=kept, companions=(resume.RECORD_SUFFIX,)) as lines:
+            resume.write_record(partial, record, texts, learned)  # for this input; the kept lines match it
             for vectors in client.iter_batches(texts, start=start):
                 if learned is None and args.pooling == "auto" and client.known_pooling is not None:
                     learned = client.known_pooling

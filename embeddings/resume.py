@@ -83,6 +83,8 @@ def check_record(data: Path, settings: dict[str, Any], texts: Sequence[str], kep
             f"{refuse}: it holds {kept} vectors but the input has {len(texts)} texts, so it is not this input's "
             f"output; {unchanged}"
         )
+    if kept == 0:
+        return None  # nothing is kept, so nothing can be mixed (a run killed before its record was written)
     try:
         with path.open(encoding="utf-8") as file:
             lines = iter(file)
