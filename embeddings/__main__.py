@@ -6,8 +6,10 @@ same shape from a one-line file). Without a TEXT, texts piped into stdin are rea
 and errors go to stderr: a cold start can keep the command waiting for minutes, and saying why beats looking hung.
 
 For many texts, `--jsonl` streams one vector per line (JSON Lines) as the work proceeds, `--output FILE` writes
-them to a file, and `--resume` continues an interrupted run from that file. Batches run up to the endpoint's
-MaxConcurrency at once (`--max-concurrency`), and a terminal's stderr shows a progress line.
+them to a file, and `--resume` continues an interrupted run from that file. FILE is the user's data: it is replaced
+only by a complete output (output.py), and a resume keeps nothing it has not checked against this input and these
+settings (resume.py). Batches run up to the endpoint's MaxConcurrency at once (`--max-concurrency`), and a
+terminal's stderr shows a progress line.
 
 Like any Unix tool, it fails with one line on stderr and a non-zero status, never a traceback, and it stops
 quietly when the reader of its output goes away (`| head`).
