@@ -3,7 +3,7 @@
 Depends on boto3 only (no numpy, no torch), so a Lambda can import it from its runtime or vendor this folder.
 """
 
-from embeddings.batching import EMBEDDING_DIMENSION, MAX_TOKENS, BatchLimits, plan_batches
+from embeddings.batching import EMBEDDING_DIMENSION, MAX_TEXTS_PER_REQUEST, MAX_TOKENS, BatchLimits, plan_batches
 from embeddings.client import (
     DEFAULT_ENDPOINT_NAME,
     DEFAULT_INVOCATION_TIMEOUT_S,
@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_INVOCATION_TIMEOUT_S",
     "EMBEDDING_DIMENSION",
     "MAX_CONCURRENCY_ENV_VAR",
+    "MAX_TEXTS_PER_REQUEST",
     "MAX_TOKENS",
     "POOLING_MODES",
     "BatchLimits",

@@ -6,8 +6,10 @@ same shape from a one-line file). Without a TEXT, texts piped into stdin are rea
 and errors go to stderr: a cold start can keep the command waiting for minutes, and saying why beats looking hung.
 
 For many texts, `--jsonl` streams one vector per line (JSON Lines) as the work proceeds, `--output FILE` writes
-them to a file, and `--resume` continues an interrupted run from that file. Batches run up to the endpoint's
-MaxConcurrency at once (`--max-concurrency`), and a terminal's stderr shows a progress line.
+them to a file, and `--resume` continues an interrupted run from that file. FILE is the user's data: it is replaced
+only by a complete output (output.py), and a resume keeps nothing it has not checked against this input and these
+settings (resume.py). Batches run up to the endpoint's MaxConcurrency at once (`--max-concurrency`), and a
+terminal's stderr shows a progress line.
 
 Like any Unix tool, it fails with one line on stderr and a non-zero status, never a traceback, and it stops
 quietly when the reader of its output goes away (`| head`).
@@ -16,6 +18,7 @@ quietly when the reader of its output goes away (`| head`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import logging
@@ -25,8 +28,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from embeddings import settings
-from embeddings.batching import DEFAULT_BATCH_SIZE
+from botocore.exceptions import InvalidRegionError
+from botocore.utils import validate_region_name
+
+from embeddings import output, resume, settings
+from embeddings.batching import BATCH_SIZE_LIMIT, DEFAULT_BATCH_SIZE, MAX_TEXTS_PER_REQUEST
 from embeddings.client import (
     DEFAULT_ENDPOINT_NAME,
     DEFAULT_INVOCATION_TIMEOUT_S,
@@ -35,9 +41,16 @@ from embeddings.client import (
     MAX_CONCURRENCY_ENV_VAR,
     EmbeddingClient,
 )
-from embeddings.errors import EmbeddingError, InputTextError, OutputFileError
+from embeddings.errors import (
+    EmbeddingError,
+    InputTextError,
+    InvalidSettingError,
+    OutputFileError,
+    PermanentEndpointError,
+    ResponseShapeError,
+)
 from embeddings.lines import decode_utf8, split_lines
-from embeddings.output import LineWriter, Progress, completed_lines, vector_line
+from embeddings.output import Progress, vector_line
 from embeddings.pooling import POOLING_MODES
 
 ENDPOINT_ENV_VAR = "SAGEMAKER_ENDPOINT"
@@ -79,6 +92,7 @@ def _option(rule: settings.Rule, parse: Callable[[str], Number]) -> Callable[[st
 
 
 _whole_number = _option(settings.whole_number_rule(1), int)
+_batch_size = _option(settings.whole_number_rule(1, MAX_TEXTS_PER_REQUEST, BATCH_SIZE_LIMIT), int)
 _seconds = _option(settings.SECONDS, float)
 _positive_seconds = _option(settings.POSITIVE_SECONDS, float)
 
@@ -103,7 +117,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-e",
         "--endpoint-name",
-        default=os.environ.get(ENDPOINT_ENV_VAR) or DEFAULT_ENDPOINT_NAME,
         help=f"SageMaker endpoint (default: ${ENDPOINT_ENV_VAR}, else {DEFAULT_ENDPOINT_NAME})",
     )
     parser.add_argument("-r", "--region", help="AWS region (default: the standard AWS configuration)")
@@ -121,9 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--batch-size",
-        type=_whole_number,
+        type=_batch_size,
         default=DEFAULT_BATCH_SIZE,
-        help="max texts per invocation (default: %(default)s)",
+        help=f"max texts per invocation, at most {MAX_TEXTS_PER_REQUEST} (default: %(default)s)",
     )
     parser.add_argument(
         "--max-wait",
@@ -153,13 +166,14 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="FILE",
-        help="write the vectors to FILE instead of stdout (replacing it, unless --resume)",
+        help="write the vectors to FILE instead of stdout; FILE is replaced only once the run is done (with "
+        "--jsonl, the vectors go to FILE.partial until then)",
     )
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue an interrupted run: keep the vectors already in --output FILE (JSON Lines; a cut-off last "
-        "line is redone), embed the texts after them, and append. Implies --jsonl",
+        help="continue an interrupted run: check and keep the vectors already in FILE.partial (or FILE), embed the "
+        "texts after them, then replace FILE. Implies --jsonl",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or notes on stderr")
     return parser
@@ -295,43 +309,133 @@ def _log_to(stream: Any) -> None:
     logging.getLogger("embeddings").setLevel(logging.INFO)
 
 
-def _open_output(args: argparse.Namespace, total: int, dimension: int) -> tuple[Any, int]:
-    """The binary stream the vectors go to, and how many texts a resumed run already has in it."""
-    if args.output is None:
-        return None, 0
-    path = Path(args.output)
-    done = completed_lines(path, dimension) if args.resume else 0
-    if done > total:
-        raise OutputFileError(
-            f"cannot resume {path}: it holds {done:,} vectors but the input has {total:,} texts, so it is not this "
-            "input's output"
-        )
+def _stdout_is_terminal() -> bool:
     try:
-        return path.open("ab" if args.resume else "wb"), done
-    except OSError as error:
-        raise OutputFileError(f"cannot write {path}: {error.strerror or error}") from None
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (OSError, ValueError):
+        return False
 
 
-def _embed_lines(
-    client: EmbeddingClient, texts: list[str], writer: LineWriter, progress: Progress | None, where: str
+def _resumable(error: BaseException) -> bool:
+    """Whether running the same command again may get further: not after an error that would recur."""
+    return not isinstance(error, PermanentEndpointError | ResponseShapeError | InputTextError)
+
+
+def _stopped(error: BaseException, kept: str) -> BaseException:
+    """The error of a run that stopped part way, carrying what was kept of its output."""
+    if isinstance(error, KeyboardInterrupt):
+        return KeyboardInterrupt(kept)
+    reason = f"cannot write the output: {error.strerror or error}" if isinstance(error, OSError) else str(error)
+    return _StoppedRunError(f"{reason}; {kept}")
+
+
+def _stream_lines(
+    client: EmbeddingClient, texts: list[str], stream: Any, progress: Progress | None, same_terminal: bool
 ) -> None:
-    """Vectors as JSON Lines while the run works; on failure, say what was kept and how to go on."""
-    vectors = client.iter_embed(texts)
+    """Vectors as JSON Lines to stdout, flushed after every batch."""
+    written = 0
+    batches = client.iter_batches(texts)
     try:
-        for vector in vectors:
-            writer.write(vector_line(vector))
+        for vectors in batches:
+            data = b"".join(map(vector_line, vectors))
+            with progress.hidden() if progress is not None and same_terminal else contextlib.nullcontext():
+                stream.write(data)
+                stream.flush()
+            written += len(vectors)
             if progress is not None:
-                progress.advance()
+                progress.advance(len(vectors))
     except (EmbeddingError, KeyboardInterrupt) as error:
         if progress is not None:
             progress.clear()
-        kept = f"{writer.lines:,} of {len(texts):,} vectors {where}"
-        if isinstance(error, KeyboardInterrupt):
-            raise KeyboardInterrupt(kept) from error
-        raise _StoppedRunError(f"{error}; {kept}") from error
+        raise _stopped(error, f"{written:,} of {len(texts):,} vectors printed") from error
     finally:
-        vectors.close()  # stops the invocations still running (an error or Ctrl-C)
-        writer.flush()
+        batches.close()  # stops the invocations still running (an error or Ctrl-C)
+
+
+def _source(args: argparse.Namespace) -> str:
+    if args.texts:
+        return "the input (the TEXT arguments, then any --file)"
+    return "stdin" if args.file == "-" else str(args.file)
+
+
+def _record_settings(client: EmbeddingClient, args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "endpoint": client.invocation_url,
+        "pooling": args.pooling,
+        "batch_size": args.batch_size,
+        "dimension": client.limits.dimension,
+    }
+
+
+def _lines_to_file(
+    client: EmbeddingClient, texts: list[str], args: argparse.Namespace, progress: Callable[[int], Progress | None]
+) -> int:
+    """JSON Lines to --output: checked before anything is kept, written beside FILE, and FILE replaced when done."""
+    target = Path(args.output)
+    partial = output.partial_path(target)
+    record = _record_settings(client, args)
+    kept: output.KeptLines | None = None
+    learned: str | None = None
+    if not args.resume and partial.exists():  # before anything is written, its record included
+        raise OutputFileError(
+            f"{partial} exists: it holds the vectors of an interrupted run for {target}. Continue it with --resume, "
+            "or delete it to start over"
+        )
+    if args.resume and (partial.exists() or target.exists()):
+        source = partial if partial.exists() else target
+        kept = output.check_vector_lines(source, client.limits.dimension, cut_allowed=source == partial)
+        learned = resume.check_record(source, record, texts, kept.lines, _source(args))
+        if source == target:
+            if kept.lines == len(texts) and not kept.cut:
+                if not args.quiet:
+                    _report(f"{target} already holds the vectors of all {len(texts):,} texts; nothing to do")
+                return 0
+            _copy_start(target, partial, kept.size)  # the input grew: continue a copy, FILE stays as it is
+    done = 0 if kept is None else kept.lines
+    start = done
+    if learned is not None and args.pooling == "auto":
+        if done < args.batch_size:
+            start = 0  # the first batches learned the mode; send them again as they were, and drop what is kept
+        else:
+            client.assume_pooling(learned)
+    shown = progress(done)
+    lines: output.VectorLines | None = None
+    try:
+        with output.vector_lines_file(target, kept=kept, companions=(resume.RECORD_SUFFIX,)) as lines:
+            resume.write_record(partial, record, texts, learned)  # for this input; the kept lines match it
+            for vectors in client.iter_batches(texts, start=start):
+                if learned is None and args.pooling == "auto" and client.known_pooling is not None:
+                    learned = client.known_pooling
+                    resume.note_learned_pooling(partial, learned)
+                skip = max(0, min(len(vectors), done - start))  # resent only to keep the batches as they were
+                lines.write(vectors[skip:])
+                if shown is not None:
+                    shown.advance(len(vectors) - skip)
+                start += len(vectors)
+    except (EmbeddingError, KeyboardInterrupt, OSError) as error:
+        if isinstance(error, OutputFileError) and lines is None:
+            raise
+        if shown is not None:
+            shown.clear()
+        written = 0 if lines is None else lines.lines
+        if written == 0:
+            kept_text = f"nothing was written; {target} is unchanged"
+        else:
+            kept_text = f"{written:,} of {len(texts):,} vectors kept in {partial}"
+            if _resumable(error):
+                kept_text += "; rerun with --resume to continue"
+        raise _stopped(error, kept_text) from error
+    if shown is not None:
+        shown.finish()
+    return 0
+
+
+def _copy_start(source: Path, partial: Path, size: int) -> None:
+    try:
+        with source.open("rb") as reader, partial.open("xb") as writer:
+            writer.write(reader.read(size))
+    except OSError as error:
+        raise OutputFileError(f"cannot write {partial}: {error.strerror or error}") from None
 
 
 def _run(args: argparse.Namespace, runtime_client: Any | None, parser: argparse.ArgumentParser) -> int:
@@ -345,6 +449,11 @@ def _run(args: argparse.Namespace, runtime_client: Any | None, parser: argparse.
         # Likely no input meant at all (a script run with stdin on /dev/null), so not an empty answer.
         _report("python -m embeddings: error: give at least one TEXT or --file; stdin was empty (see --help)")
         return 2
+    if args.raw and len(texts) > MAX_TEXTS_PER_REQUEST:
+        parser.error(
+            f"--raw sends all texts in one invocation, and the endpoint takes at most {MAX_TEXTS_PER_REQUEST}; "
+            f"this input has {len(texts)}: drop --raw"
+        )
     max_concurrency = _max_concurrency(args, parser)
     client = EmbeddingClient(
         args.endpoint_name,
@@ -356,59 +465,104 @@ def _run(args: argparse.Namespace, runtime_client: Any | None, parser: argparse.
         invocation_timeout_s=args.invocation_timeout,
         max_concurrency=max_concurrency,
     )
-    output, done = _open_output(args, len(texts), client.limits.dimension)
-    progress = None
-    if not args.quiet and _stderr_is_terminal() and not args.raw and len(texts) - done > 1:
-        progress = Progress(sys.stderr, len(texts), done)
-    if not args.quiet and sys.stderr is not None:
-        _log_to(progress or sys.stderr)
-    try:
-        if not texts and not args.jsonl:  # an empty --file: no lines, no vectors, no invocation
-            return _write("[]\n", output)
-        if args.raw:
-            return _write(client.invoke_raw(texts).decode("utf-8", errors="replace") + "\n", output)
-        if args.jsonl:
-            stream = output if output is not None else getattr(sys.stdout, "buffer", None)
-            if stream is None:  # a text-only stdout (an embedding host's): no partial writes to guard against
-                return _write("".join(vector_line(v).decode() for v in client.iter_embed(texts)))
-            where = f"written to {args.output}; rerun with --resume to continue" if output else "printed"
-            try:
-                _embed_lines(client, texts[done:], LineWriter(stream), progress, where)
-            except BrokenPipeError:
-                _silence_stdout()
-                return EXIT_BROKEN_PIPE
-            except OSError as error:
-                _silence_stdout()
-                _report(f"error: cannot write the output: {error.strerror or error}")
-                return 1
-        else:
-            vectors = []
-            for vector in client.iter_embed(texts):
-                vectors.append(vector)
-                if progress is not None:
-                    progress.advance()
-            single = args.file is None and len(texts) == 1
-            status = _write(json.dumps(vectors[0] if single else vectors) + "\n", output)
-            if status:
-                return status
-        if progress is not None:
-            progress.finish()
+    show_progress = not args.quiet and _stderr_is_terminal() and not args.raw
+
+    def progress(done: int) -> Progress | None:
+        shown = Progress(sys.stderr, len(texts), done) if show_progress and len(texts) - done > 1 else None
+        if not args.quiet and sys.stderr is not None:
+            _log_to(shown or sys.stderr)
+        return shown
+
+    if args.jsonl and args.output is not None:
+        return _lines_to_file(client, texts, args, progress)
+    shown = progress(0)
+    if not texts and not args.jsonl:  # an empty --file: no lines, no vectors, no invocation
+        return _deliver("[]\n", args.output)
+    if args.raw:
+        return _deliver(client.invoke_raw(texts).decode("utf-8", errors="replace") + "\n", args.output)
+    if args.jsonl:
+        stream = getattr(sys.stdout, "buffer", None)
+        if stream is None:  # a text-only stdout (an embedding host's): no partial writes to guard against
+            return _write("".join(vector_line(v).decode() for v in client.iter_embed(texts)))
+        try:
+            _stream_lines(client, texts, stream, shown, _stdout_is_terminal())
+        except BrokenPipeError:
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
+        except OSError as error:
+            _silence_stdout()
+            _report(f"error: cannot write the output: {error.strerror or error}")
+            return 1
+        if shown is not None:
+            shown.finish()
         return 0
-    finally:
-        if output is not None:
-            output.close()
+    vectors = []
+    for vector in client.iter_embed(texts):
+        vectors.append(vector)
+        if shown is not None:
+            shown.advance()
+    if shown is not None:
+        shown.finish()  # before the vectors, which may go to the same terminal
+    single = args.file is None and len(texts) == 1
+    return _deliver(json.dumps(vectors[0] if single else vectors) + "\n", args.output)
+
+
+def _deliver(text: str, file: str | None) -> int:
+    """The whole output at once: to stdout, or to FILE, which is replaced only by the complete output."""
+    if file is None:
+        return _write(text)
+    output.write_file(file, text.encode("utf-8"))
+    return 0
+
+
+def _check_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Settings and combinations that cannot work are usage errors (status 2), named as the user wrote them."""
+    if args.pooling not in POOLING_MODES:  # argparse checks choices given on the command line, not defaults
+        parser.error(f"${POOLING_ENV_VAR} is {args.pooling!r}; use one of {', '.join(POOLING_MODES)}")
+    if args.endpoint_name is not None:
+        if not settings.is_endpoint_name(args.endpoint_name):
+            parser.error(
+                f"argument -e/--endpoint-name: must be {settings.ENDPOINT_NAME_RULE}, got {args.endpoint_name!r}"
+            )
+    elif os.environ.get(ENDPOINT_ENV_VAR):
+        args.endpoint_name = os.environ[ENDPOINT_ENV_VAR]
+        if not settings.is_endpoint_name(args.endpoint_name):
+            parser.error(
+                f"${ENDPOINT_ENV_VAR} is {args.endpoint_name!r}; it must be {settings.ENDPOINT_NAME_RULE} "
+                "(or unset: -e/--endpoint-name wins over it)"
+            )
+    else:
+        args.endpoint_name = DEFAULT_ENDPOINT_NAME
+    if args.region is not None:
+        try:
+            validate_region_name(args.region)
+        except InvalidRegionError:
+            parser.error(f"argument -r/--region: {args.region!r} is not a region name, such as us-east-1")
+    if args.raw and (args.jsonl or args.resume):
+        option = "--resume" if args.resume else "--jsonl"
+        parser.error(f"--raw prints the endpoint's raw answer, not one vector per line: drop {option} or --raw")
+    if args.resume:
+        if args.output is None:
+            parser.error("--resume needs --output FILE: the JSON Lines file of the run to continue")
+        args.jsonl = True
+    if args.output is not None and args.file not in (None, "-") and _same_file(args.output, args.file):
+        parser.error(f"--output {args.output} is the --file input: the vectors would replace the texts")
+    if args.output is not None and os.path.isdir(args.output):
+        parser.error(f"--output {args.output} is a folder: give a file name in it")
+
+
+def _same_file(one: str, other: str) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return os.path.abspath(one) == os.path.abspath(other)
 
 
 def main(argv: Sequence[str] | None = None, *, runtime_client: Any | None = None) -> int:
     """Entry point; `runtime_client` lets tests answer for SageMaker. Returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.pooling not in POOLING_MODES:  # argparse checks choices given on the command line, not defaults
-        parser.error(f"${POOLING_ENV_VAR} is {args.pooling!r}; use one of {', '.join(POOLING_MODES)}")
-    if args.resume:
-        if args.output is None:
-            parser.error("--resume needs --output FILE: the JSON Lines file of the run to continue")
-        args.jsonl = True
+    _check_options(args, parser)
     args.stdin_implied = False
     if not args.texts and args.file is None:
         if not _stdin_is_piped():
@@ -416,6 +570,9 @@ def main(argv: Sequence[str] | None = None, *, runtime_client: Any | None = None
         args.file, args.stdin_implied = "-", True
     try:
         return _run(args, runtime_client, parser)
+    except InvalidSettingError as error:  # every option is checked above; this is a safety net
+        _report(f"python -m embeddings: error: {error} (see --help)")
+        return 2
     except EmbeddingError as error:
         _report(f"error: {error}")
     except KeyboardInterrupt as interrupt:

@@ -29,6 +29,13 @@ SERVERLESS_PAYLOAD_LIMIT_BYTES = 4_000_000
 DEFAULT_PAYLOAD_BUDGET_BYTES = 3_800_000
 """What batches are planned against: the limit minus headroom for anything the estimates do not see."""
 
+MAX_TEXTS_PER_REQUEST = 256
+"""The most texts the endpoint's handler (model_artifact/code/inference.py, MAX_TEXTS) takes in one request; it
+answers a 400 for more. No batch is planned past it, so a --batch-size above it is refused before any call."""
+
+BATCH_SIZE_LIMIT = f" (the endpoint takes at most {MAX_TEXTS_PER_REQUEST} texts per request)"
+"""What a refused batch size is told, after the range."""
+
 DEFAULT_BATCH_SIZE = 128
 """Enough for 100 typical sentences in two invocations even when the first is planned token-level (see client).
 
@@ -158,7 +165,7 @@ class BatchLimits:
     dimension: int = EMBEDDING_DIMENSION
 
     def __post_init__(self) -> None:
-        whole_number("max_texts", self.max_texts, minimum=1)
+        whole_number("max_texts", self.max_texts, minimum=1, maximum=MAX_TEXTS_PER_REQUEST)
         whole_number("max_request_bytes", self.max_request_bytes, minimum=MIN_PAYLOAD_BYTES)
         whole_number("max_response_bytes", self.max_response_bytes, minimum=1)
         whole_number("dimension", self.dimension, minimum=1)
@@ -174,8 +181,19 @@ class Batch:
     response_bytes_bound: int
 
 
+def cell_start(position: int, limits: BatchLimits) -> int:
+    """Where the cell holding text `position` starts: batches never cross a multiple of `max_texts`.
+
+    So where a batch starts depends on the texts' positions alone, never on where a call began: a run resumed at
+    any text sends, from the start of that text's cell on, exactly the batches the uninterrupted run sent. The
+    endpoint's numbers depend slightly on a batch's other texts (its sub-batches pad to the longest), so this is
+    what makes a resumed output byte for byte the uninterrupted one.
+    """
+    return position - position % limits.max_texts
+
+
 def next_batch(texts: Sequence[str], start: int, limits: BatchLimits, *, token_level: bool = True) -> Batch:
-    """The longest run of texts from `start` that fits every limit; always at least one text.
+    """The longest run of texts from `start` that fits every limit and its cell; always at least one text.
 
     A single text is sent alone even if its response bound exceeds the budget (the bound is pessimistic, and no
     smaller request exists), but a text whose request alone is too large is an error: no batching can help.
@@ -184,7 +202,8 @@ def next_batch(texts: Sequence[str], start: int, limits: BatchLimits, *, token_l
     request_total = _REQUEST_ENVELOPE_BYTES
     response_total = 2
     stop = start
-    while stop < len(texts) and stop - start < limits.max_texts:
+    end = min(len(texts), cell_start(start, limits) + limits.max_texts)
+    while stop < end:
         text_request = request_bytes(texts[stop])
         text_response = response_bytes_bound(texts[stop], token_level=token_level, dimension=limits.dimension)
         if stop == start and (error := too_large(start, texts[stop], limits.max_request_bytes)) is not None:

@@ -134,6 +134,7 @@ class BatchFeed:
     ) -> None:
         self._total = total
         self._first: tuple[Batch, int] | None = first
+        self._begin = first[0].start
         self._next_start = first[0].stop
         self._plan = plan
         self._may_plan = may_plan
@@ -142,7 +143,7 @@ class BatchFeed:
         self._in_flight = 0
         self._done: dict[int, tuple[Batch, list[list[float]] | BaseException]] = {}
         self._failed = False
-        self._awaited = 0  # the start of the batch the reader waits for
+        self._awaited = self._begin  # the start of the batch the reader waits for
         # One lock, two conditions: a finished batch wakes the reader only if it is the one the reader awaits,
         # and the workers only if one may be waiting for room or for the mode; each needless wake-up is a thread
         # switch under the GIL.
@@ -191,7 +192,7 @@ class BatchFeed:
 
     def in_order(self) -> Iterator[list[list[float]]]:
         """Each batch's vectors in input order; the first failed batch in order raises its error."""
-        start = 0
+        start = self._begin
         while start < self._total:
             with self._for_reader:
                 self._awaited = start

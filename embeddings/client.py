@@ -41,9 +41,11 @@ from embeddings.batching import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAYLOAD_BUDGET_BYTES,
     EMBEDDING_DIMENSION,
+    MAX_TEXTS_PER_REQUEST,
     MIN_PAYLOAD_BYTES,
     Batch,
     BatchLimits,
+    cell_start,
     encode_request,
     next_batch,
 )
@@ -144,6 +146,14 @@ def make_runtime_client(region_name: str | None = None, *, session: boto3.sessio
         raise ConfigurationError(f"cannot create the SageMaker Runtime client: {error}") from error
 
 
+def _flatten(batches: Generator[list[list[float]], None, None]) -> Generator[list[float], None, None]:
+    try:
+        for vectors in batches:
+            yield from vectors
+    finally:
+        batches.close()  # now, not whenever the garbage collector gets to it: it stops the workers
+
+
 class EmbeddingClient:
     """Embeds texts with the SageMaker endpoint; safe to create once per Lambda container and reuse."""
 
@@ -171,7 +181,7 @@ class EmbeddingClient:
         self.max_wait_s = settings.seconds("max_wait_s", max_wait_s)
         self.pooling = settings.one_of("pooling", pooling, POOLING_MODES)
         self.limits = BatchLimits(
-            max_texts=settings.whole_number("batch_size", batch_size, minimum=1),
+            max_texts=settings.whole_number("batch_size", batch_size, minimum=1, maximum=MAX_TEXTS_PER_REQUEST),
             max_request_bytes=settings.whole_number("max_payload_bytes", max_payload_bytes, minimum=MIN_PAYLOAD_BYTES),
             max_response_bytes=max_payload_bytes,
             dimension=settings.whole_number("dimension", dimension, minimum=1),
@@ -210,15 +220,44 @@ class EmbeddingClient:
         """
         return list(self.iter_embed(texts))
 
-    def iter_embed(self, texts: Sequence[str]) -> Generator[list[float], None, None]:
+    def iter_embed(self, texts: Sequence[str], *, start: int = 0) -> Generator[list[float], None, None]:
         """The vectors of `embed`, in input order, each as soon as it and every one before it are ready.
 
         For callers that write results while the rest is still being embedded (the CLI's JSON Lines). The texts
         are checked here, before anything is sent; close the iterator (or let it go) to stop the invocations still
         running. If a batch fails, every vector before its first text is still yielded, then its error is raised.
+        `start` continues an interrupted call: see `iter_batches`.
+        """
+        return _flatten(self.iter_batches(texts, start=start))
+
+    def iter_batches(self, texts: Sequence[str], *, start: int = 0) -> Generator[list[list[float]], None, None]:
+        """The vectors of `iter_embed`, one list per invocation as it completes in order: the moment to flush.
+
+        With `start`, only the vectors of `texts[start:]`, computed in exactly the batches a call from 0 sends
+        (batches never cross a multiple of `batch_size`, see batching.cell_start), so they are the same numbers to
+        the last bit. The batch holding `start` is sent whole and its vectors before `start` dropped.
         """
         items = checked_texts(texts, self.limits.max_request_bytes)
-        return self._vectors(items)
+        start = settings.whole_number("start", start, minimum=0)
+        return self._batches(items, start)
+
+    def assume_pooling(self, mode: str) -> None:
+        """Plan as if an `auto` client had already seen answers pooled by `mode` (`server` or `client`): what a
+        resumed run learned from the run it continues, so its batches are that run's batches."""
+        mode = settings.one_of("mode", mode, ("client", "server"))
+        with self._lock:
+            if self.pooling == "auto":
+                self._token_level = mode == "client"
+                self._mode_known = True
+
+    @property
+    def known_pooling(self) -> str | None:
+        """Where the endpoint pools as this client plans for it now: `server` or `client`, told or (auto) learned
+        from an answer; None while an `auto` client has seen no answer yet."""
+        with self._lock:
+            if not self._mode_known:
+                return None
+            return "client" if self._token_level else "server"
 
     def embed_one(self, text: str) -> list[float]:
         """Convenience for the common single-text call."""
@@ -227,6 +266,11 @@ class EmbeddingClient:
     def invoke_raw(self, texts: Sequence[str]) -> bytes:
         """The container's unprocessed answer for `texts` in one invocation, for debugging (CLI `--raw`)."""
         items = checked_texts(texts, self.limits.max_request_bytes)
+        if len(items) > MAX_TEXTS_PER_REQUEST:
+            raise TextTooLargeError(
+                f"{len(items)} texts in one invocation: the endpoint takes at most {MAX_TEXTS_PER_REQUEST} per "
+                "request; send fewer (embed() batches automatically)"
+            )
         body = encode_request(items)
         if len(body) > self.limits.max_request_bytes:
             raise TextTooLargeError(
@@ -242,16 +286,33 @@ class EmbeddingClient:
             self._batches_planned += 1
             return batch, self._batches_planned
 
-    def _vectors(self, items: list[str]) -> Generator[list[float], None, None]:
-        if not items:
-            return
-        batch, sequence = self._plan(items, 0)
-        if batch.stop == len(items):  # one invocation: no threads
-            yield from self._embed_batch(items, batch, sequence)
-            return
-        yield from self._concurrent_vectors(items, batch, sequence)
+    def _plan_first(self, items: list[str], start: int) -> tuple[Batch, int]:
+        """The batch holding text `start`, planned from the start of its cell as a call from 0 plans it."""
+        with self._lock:
+            position = cell_start(start, self.limits)
+            while (batch := next_batch(items, position, self.limits, token_level=self._token_level)).stop <= start:
+                position = batch.stop
+            self._batches_planned += 1
+            return batch, self._batches_planned
 
-    def _concurrent_vectors(self, items: list[str], first: Batch, sequence: int) -> Generator[list[float], None, None]:
+    def _batches(self, items: list[str], start: int) -> Generator[list[list[float]], None, None]:
+        if start >= len(items):
+            return
+        batch, sequence = self._plan_first(items, start)
+        skip = start - batch.start  # texts before `start` that share its batch: sent, but their vectors dropped
+        if batch.stop == len(items):  # one invocation: no threads
+            yield self._embed_batch(items, batch, sequence)[skip:]
+            return
+        batches = self._concurrent_batches(items, batch, sequence)
+        try:
+            yield next(batches)[skip:]
+            yield from batches
+        finally:
+            batches.close()
+
+    def _concurrent_batches(
+        self, items: list[str], first: Batch, sequence: int
+    ) -> Generator[list[list[float]], None, None]:
         """Batches on up to endpoint_concurrency() threads, vectors handed out in input order.
 
         Batches are planned one at a time as workers free up, each with what the answers so far showed of the
@@ -285,8 +346,7 @@ class EmbeddingClient:
         for worker in workers:
             worker.start()
         try:
-            for vectors in feed.in_order():
-                yield from vectors
+            yield from feed.in_order()
         finally:
             run.stop()
             for worker in workers:

@@ -1,98 +1,200 @@
-"""Where the CLI's vectors go while a long run works: JSON Lines written as they come, a run that can be resumed,
-and a progress line for the person watching.
+"""Where vectors go when they are written to a file: the user's data, so never destroyed, never mixed.
 
-JSON Lines (one vector per line, line i for text i) is what makes resuming possible: the lines already in the file
-are the texts already done, and a line cut short by a crash has no `\\n`, so it is told apart and redone. The
-encoding is json.dumps of the vector, so a resumed file is byte for byte the file an uninterrupted run writes.
+A file output is written beside its target and moved over it only when complete (os.replace, atomic on one file
+system): a run that fails, is interrupted or is killed leaves the target as it was. JSON Lines (one vector per
+line, line i for text i) go to `<target>.partial` while the run works, flushed after every batch; a run that stops
+keeps that file, and the CLI's --resume continues it. The encoding is json.dumps of each vector, so a resumed file
+is byte for byte the file an uninterrupted run writes; `check_vector_lines` holds every kept line to that.
+
+Public for any writer of these JSON Lines (the CLI, the batch runner): `vector_lines_file`, `write_file`,
+`vector_line`, `partial_path`, `check_vector_lines`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
+import os
+import shutil
 import threading
 import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from embeddings.errors import OutputFileError
+from embeddings.pooling import UNIT_TOLERANCE
 
-FLUSH_INTERVAL_S = 0.2
-"""Lines are flushed at least this often: a reader of the pipe or file sees progress, without a write per line."""
+PARTIAL_SUFFIX = ".partial"
 PROGRESS_INTERVAL_S = 0.1
 
 
-def vector_line(vector: list[float]) -> bytes:
-    return json.dumps(vector).encode("utf-8") + b"\n"
+def vector_line(vector: Sequence[float]) -> bytes:
+    return json.dumps(list(vector)).encode("utf-8") + b"\n"
 
 
-_NUMBERS = frozenset({int, float})  # exact types: a JSON true is no number here
+def partial_path(target: str | os.PathLike[str]) -> Path:
+    """Where the JSON Lines for `target` are written until they are complete: `<target>.partial`, same folder."""
+    path = Path(target)
+    return path.with_name(path.name + PARTIAL_SUFFIX)
 
 
-def _is_vector(line: bytes, dimension: int) -> bool:
+@dataclass(frozen=True)
+class KeptLines:
+    """The complete lines at the start of a JSON Lines file, all checked, and the bytes they take."""
+
+    lines: int
+    size: int
+    cut: bool  # a last line without its `\n` follows: an interruption cut it short
+
+
+def _line_fault(line: bytes, dimension: int) -> str | None:
+    """What is wrong with one line as a vector this package wrote, or None."""
     try:
         value = json.loads(line)
     except ValueError:
-        return False
-    return isinstance(value, list) and len(value) == dimension and all(type(x) in _NUMBERS for x in value)
+        return "is not JSON"
+    if not isinstance(value, list) or not all(type(x) is float for x in value):
+        return "is not a JSON array of numbers"
+    if len(value) != dimension:
+        return f"has {len(value)} numbers, not {dimension}"
+    if not all(map(math.isfinite, value)):
+        return "holds NaN or infinity"
+    length = math.hypot(*value)
+    if abs(length - 1.0) > UNIT_TOLERANCE:
+        return f"has length {length!r}, not 1"
+    if vector_line(value) != line:
+        return "is not written the way this command writes vectors"
+    return None
 
 
-def completed_lines(path: Path, dimension: int) -> int:
-    """How many texts an interrupted JSON Lines run at `path` finished; a last line without `\\n` is cut off.
-
-    The first and last complete lines must be vectors of `dimension` numbers: a resume must not append vectors
-    to a file that is something else (the input file, another command's output). A file that does not exist yet
-    has no lines, so the same command starts a run and resumes it.
+def check_vector_lines(path: Path, dimension: int, *, cut_allowed: bool = True) -> KeptLines:
+    """Every complete line of `path`: a unit-length vector of `dimension` finite floats, written as `vector_line`
+    writes it. The first line that is not raises OutputFileError naming it (counting from 1); nothing is changed.
+    A last line without its `\n` is what an interruption leaves in a partial file (`cut_allowed`), never in a
+    complete one.
     """
-    if not path.exists():
-        return 0
-    count = 0
-    kept = 0  # bytes of complete lines
-    first: bytes | None = None
-    last: bytes | None = None
+    count = size = 0
     try:
         with path.open("rb") as file:
             for line in file:
-                if not line.endswith(b"\n"):
-                    break
                 count += 1
-                kept += len(line)
-                if first is None:
-                    first = line
-                last = line
-            partial = file.seek(0, 2) > kept
-        for number, sample in ((1, first), (count, last)):
-            if sample is not None and not _is_vector(sample, dimension):
-                raise OutputFileError(
-                    f"cannot resume {path}: line {number} is not a vector of {dimension} numbers, so the file is not "
-                    "this command's JSON Lines output; choose another --output, or drop --resume to overwrite it"
-                )
-        if partial:
-            with path.open("r+b") as file:
-                file.truncate(kept)  # the line an interruption cut short is redone
+                fault = None
+                if not line.endswith(b"\n"):
+                    if cut_allowed:
+                        return KeptLines(count - 1, size, cut=True)
+                    fault = _line_fault(line + b"\n", dimension) or "does not end with a line break"
+                if fault is not None or (fault := _line_fault(line, dimension)) is not None:
+                    raise OutputFileError(
+                        f"cannot resume {path}: line {count} {fault}, so the file is not the vectors this command "
+                        "writes; it was left unchanged. Choose another --output"
+                    )
+                size += len(line)
     except OSError as error:
         raise OutputFileError(f"cannot resume {path}: {error.strerror or error}") from None
-    return count
+    return KeptLines(count, size, cut=False)
 
 
-class LineWriter:
-    """Appends lines to a binary stream, flushing at least every FLUSH_INTERVAL_S and when closed."""
+def _open_new(path: Path, like: Path) -> IO[bytes]:
+    """Create `path` (it must not exist), with `like`'s permissions if it exists, else the umask's."""
+    file = path.open("xb")
+    with contextlib.suppress(OSError):
+        if like.exists():
+            shutil.copymode(like, path)
+    return file
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.lines = 0
-        self._flushed_at = time.monotonic()
 
-    def write(self, line: bytes) -> None:
-        self.stream.write(line)
-        self.lines += 1
-        now = time.monotonic()
-        if now - self._flushed_at >= FLUSH_INTERVAL_S:
-            self.stream.flush()
-            self._flushed_at = now
+def _replace(source: Path, target: Path, file: IO[bytes]) -> None:
+    file.flush()
+    os.fsync(file.fileno())  # the data is on disk before the name points at it
+    file.close()
+    os.replace(source, target)
 
-    def flush(self) -> None:
-        self.stream.flush()
+
+def write_file(target: str | os.PathLike[str], data: bytes) -> None:
+    """`target` now holds `data`, or, if anything fails, still holds what it held: written beside, then renamed."""
+    path = Path(target)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        file = _open_new(temporary, path)
+    except OSError as error:
+        raise OutputFileError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        with file:
+            file.write(data)
+            _replace(temporary, path, file)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        if isinstance(error, OSError):
+            raise OutputFileError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
+
+
+class VectorLines:
+    """The JSON Lines file that `vector_lines_file` writes: `path` (the partial file), `lines` (complete lines in
+    it), and `write`, which appends one line per vector."""
+
+    def __init__(self, path: Path, file: IO[bytes], lines: int) -> None:
+        self.path = path
+        self.lines = lines
+        self._file = file
+
+    def write(self, vectors: Sequence[Sequence[float]]) -> None:
+        """Append the vectors and flush them to the file, so a reader (or a crash) sees whole batches at once."""
+        for vector in vectors:
+            self._file.write(vector_line(vector))
+            self.lines += 1
+        self._file.flush()
+
+
+@contextlib.contextmanager
+def vector_lines_file(
+    target: str | os.PathLike[str], *, kept: KeptLines | None = None, companions: Sequence[str] = ()
+) -> Iterator[VectorLines]:
+    """Write JSON Lines vectors for `target` so that it is never half-written, emptied or lost.
+
+    The lines go to `partial_path(target)`, a new file in target's folder (an existing one is an error, naming
+    it: it belongs to an interrupted run). Leaving the block normally replaces `target` with it (fsync, then
+    os.replace), and each `<partial><suffix>` of `companions` becomes `<target><suffix>`. Leaving it by an
+    exception leaves `target` untouched and re-raises: the partial file is kept if it holds a line (`.path`,
+    `.lines` say where and how many), and removed with its companions if not.
+
+    `kept` continues an existing partial file instead (as checked by `check_vector_lines`): a line cut short by
+    an interruption is dropped, and the lines are appended after the kept ones.
+    """
+    path = Path(target)
+    partial = partial_path(path)
+    try:
+        if kept is None:
+            file = _open_new(partial, path)
+        else:
+            file = partial.open("r+b")
+            file.truncate(kept.size)
+            file.seek(kept.size)
+    except FileExistsError:
+        raise OutputFileError(
+            f"{partial} exists: it holds the vectors of an interrupted run for {path}. Continue it with --resume, "
+            "or delete it to start over"
+        ) from None
+    except OSError as error:
+        raise OutputFileError(f"cannot write {partial}: {error.strerror or error}") from None
+    lines = VectorLines(partial, file, 0 if kept is None else kept.lines)
+    try:
+        with file:
+            yield lines
+            _replace(partial, path, file)
+    except BaseException:
+        if lines.lines == 0:
+            for leftover in (partial, *(partial.with_name(partial.name + suffix) for suffix in companions)):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        raise
+    for suffix in companions:
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(partial.with_name(partial.name + suffix), path.with_name(path.name + suffix))
 
 
 def _duration(seconds: float) -> str:
@@ -172,3 +274,16 @@ class Progress:
         with self._lock:
             if self._shown:
                 self._draw("")
+
+    @contextlib.contextmanager
+    def hidden(self) -> Iterator[None]:
+        """No progress line while the block writes to the same terminal (stdout and stderr both on it): the
+        vectors start on a clean line, and the progress line is drawn again below them."""
+        with self._lock:
+            if self._shown:
+                self._draw("")
+            try:
+                yield
+            finally:
+                if self._shown:
+                    self._draw(self._line())

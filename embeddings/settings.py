@@ -39,11 +39,17 @@ def _is_finite_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
 
 
-def whole_number_rule(minimum: int) -> Rule:
-    """An int (not a bool, not 2.5, not "3") of at least `minimum`."""
+def whole_number_rule(minimum: int, maximum: int | None = None, why: str = "") -> Rule:
+    """An int (not a bool, not 2.5, not "3") of at least `minimum` (and at most `maximum`); `why` explains the
+    maximum to the user."""
+    if maximum is None:
+        return Rule(
+            f"a whole number of at least {minimum}",
+            lambda value: not isinstance(value, bool) and isinstance(value, int) and value >= minimum,
+        )
     return Rule(
-        f"a whole number of at least {minimum:,}",
-        lambda value: not isinstance(value, bool) and isinstance(value, int) and value >= minimum,
+        f"a whole number from {minimum} to {maximum}{why}",
+        lambda value: not isinstance(value, bool) and isinstance(value, int) and minimum <= value <= maximum,
     )
 
 
@@ -52,8 +58,8 @@ SECONDS = Rule("a finite number of seconds, 0 or more", lambda value: _is_finite
 POSITIVE_SECONDS = Rule("a finite number of seconds above 0", lambda value: _is_finite_number(value) and value > 0)
 
 
-def whole_number(name: str, value: Any, *, minimum: int) -> int:
-    return int(whole_number_rule(minimum).check(name, value))
+def whole_number(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
+    return int(whole_number_rule(minimum, maximum).check(name, value))
 
 
 def seconds(name: str, value: Any) -> float:
@@ -71,11 +77,15 @@ def one_of(name: str, value: Any, allowed: Iterable[str]) -> str:
     return str(value)
 
 
+ENDPOINT_NAME_RULE = f"1-{_ENDPOINT_NAME_MAX} letters, digits and hyphens, starting and ending with a letter or digit"
+
+
+def is_endpoint_name(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= _ENDPOINT_NAME_MAX and bool(_ENDPOINT_NAME.fullmatch(value))
+
+
 def endpoint_name(value: Any) -> str:
     """SageMaker's own rule, so a typo fails here with the rule instead of as an AWS ValidationError."""
-    if not isinstance(value, str) or len(value) > _ENDPOINT_NAME_MAX or not _ENDPOINT_NAME.fullmatch(value):
-        raise InvalidSettingError(
-            f"endpoint_name must be 1-{_ENDPOINT_NAME_MAX} letters, digits and hyphens, starting and ending with a "
-            f"letter or digit, got {value!r}"
-        )
-    return value
+    if not is_endpoint_name(value):
+        raise InvalidSettingError(f"endpoint_name must be {ENDPOINT_NAME_RULE}, got {value!r}")
+    return str(value)

@@ -57,17 +57,24 @@ def test_the_twins_model_errors_point_at_the_endpoints_log_group() -> None:
     assert error.fields["LogStreamArn"].endswith(f":log-group:{constants.ENDPOINT_LOG_GROUP_PREFIX}/kb")
 
 
-def test_the_client_truncates_where_inference_py_does() -> None:
-    """Read from the source: importing inference.py would import torch."""
+def _inference_constants() -> dict[str, object]:
+    """inference.py's module-level constants, read from the source: importing it would import torch."""
     tree = ast.parse((MODEL_ARTIFACT_DIR / "code" / "inference.py").read_text())
-    values = {
+    return {
         target.id: node.value.value
         for node in tree.body
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
         for target in node.targets
         if isinstance(target, ast.Name)
     }
-    assert values["MAX_TOKENS"] == batching.MAX_TOKENS
+
+
+def test_the_client_truncates_where_inference_py_does() -> None:
+    assert _inference_constants()["MAX_TOKENS"] == batching.MAX_TOKENS
+
+
+def test_the_client_never_sends_more_texts_than_inference_py_takes() -> None:
+    assert _inference_constants()["MAX_TEXTS"] == batching.MAX_TEXTS_PER_REQUEST
 
 
 def test_the_fake_hub_serves_the_pinned_commit_by_default() -> None:

@@ -109,8 +109,17 @@ def test_a_text_exactly_at_the_budget_fits_alone() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("max_texts", 0), ("max_texts", 2.5), ("max_texts", True), ("max_request_bytes", 10), ("dimension", "384")],
+    [
+        ("max_texts", 0),
+        ("max_texts", 2.5),
+        ("max_texts", True),
+        ("max_texts", 257),
+        ("max_request_bytes", 10),
+        ("dimension", "384"),
+    ],
 )
 def test_limits_are_validated(field: str, value: Any) -> None:
-    with pytest.raises(InvalidSettingError, match=f"{field} must be a whole number of at least .*, got {value!r}"):
+    with pytest.raises(
+        InvalidSettingError, match=f"{field} must be a whole number (of at least|from) .*, got {value!r}"
+    ):
         BatchLimits(**{field: value})

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from embeddings import EmbeddingClient, PermanentEndpointError
+from embeddings import EmbeddingClient, PermanentEndpointError, TextTooLargeError
 from embeddings.bulk import AdaptiveLimit, CancelledError, Run
 from embeddings.capacity import serverless_max_concurrency
 from local_endpoint import DEFAULT_ENDPOINT_NAME, ContainerResponse, TwinConfig, TwinServer, serve_in_thread
@@ -350,3 +350,41 @@ def test_a_shared_client_from_many_threads(sagemaker: FakeSageMaker, make_client
     for worker, vectors in results.items():
         assert vectors == [pytest.approx(float32_unit_row(f"worker {worker} text {i}")) for i in range(30)]
     assert len(results) == 4
+
+
+@pytest.mark.parametrize("start", [0, 1, 5, 6, 11, 12, 29])
+def test_a_call_from_start_sends_the_batches_a_call_from_zero_sends(
+    sagemaker: FakeSageMaker, make_client: Any, start: int
+) -> None:
+    """Batches never cross a multiple of batch_size, so a resumed call's batches are the uninterrupted call's."""
+    sagemaker.answer(pooled_container())
+    texts = typical_texts(30)
+    client = make_client(max_concurrency=2, batch_size=6, pooling="server")
+    everything = list(client.iter_embed(texts))
+    whole = sorted((body["inputs"] for body in sagemaker.request_bodies), key=lambda batch: texts.index(batch[0]))
+
+    sent = len(sagemaker.requests)
+    vectors = list(client.iter_embed(texts, start=start))
+    resumed = sorted(
+        (body["inputs"] for body in sagemaker.request_bodies[sent:]), key=lambda batch: texts.index(batch[0])
+    )
+
+    assert vectors == everything[start:]
+    assert resumed == [batch for batch in whole if texts.index(batch[-1]) >= start]
+    assert [len(batch) for batch in whole] == [6] * 5
+
+
+def test_auto_mode_plans_by_what_a_resumed_run_learned(sagemaker: FakeSageMaker, make_client: Any) -> None:
+    sagemaker.answer(pooled_container())
+    client = make_client(batch_size=100)
+    assert client.known_pooling is None
+    client.assume_pooling("server")
+    assert client.known_pooling == "server"
+    client.embed(typical_texts(100))
+    assert [len(body["inputs"]) for body in sagemaker.request_bodies] == [100]  # no token-level probe batch
+
+
+def test_raw_refuses_more_texts_than_the_endpoint_takes(sagemaker: FakeSageMaker, make_client: Any) -> None:
+    with pytest.raises(TextTooLargeError, match="the endpoint takes at most 256 per request"):
+        make_client().invoke_raw(["x"] * 257)
+    assert sagemaker.requests == []

@@ -179,8 +179,16 @@ def test_unreadable_inputs_are_one_line_errors(
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--batch-size", "0"], "argument --batch-size: must be a whole number of at least 1, got '0'"),
-        (["--batch-size", "2.5"], "argument --batch-size: must be a whole number of at least 1, got '2.5'"),
+        (["--batch-size", "0"], "argument --batch-size: must be a whole number from 1 to 256 .*, got '0'"),
+        (["--batch-size", "2.5"], "argument --batch-size: must be a whole number from 1 to 256 .*, got '2.5'"),
+        (
+            ["--batch-size", "300"],
+            r"argument --batch-size: must be a whole number from 1 to 256 \(the endpoint takes at most 256 texts per "
+            r"request\), got '300'",
+        ),
+        (["-e", "my_endpoint"], "argument -e/--endpoint-name: must be 1-63 letters, .* got 'my_endpoint'"),
+        (["--endpoint-name", ""], "argument -e/--endpoint-name: must be 1-63 letters, .* got ''"),
+        (["--region", "eu west 1"], "argument -r/--region: 'eu west 1' is not a region name"),
         (["--max-wait", "nan"], "argument --max-wait: must be a finite number of seconds, 0 or more, got 'nan'"),
         (["--max-wait", "inf"], "argument --max-wait: must be .* got 'inf'"),
         (["--max-wait", "-1"], "argument --max-wait: must be .* got '-1'"),
@@ -204,15 +212,28 @@ def test_bad_options_are_one_line_usage_errors(
     assert re.search(expected, err), err
 
 
-def test_bad_settings_from_elsewhere_are_one_line_errors(
-    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("EMBEDDINGS_POOLING", "yes", "$EMBEDDINGS_POOLING is 'yes'; use one of auto, client, server"),
+        ("SAGEMAKER_ENDPOINT", "my_endpoint", "$SAGEMAKER_ENDPOINT is 'my_endpoint'; it must be 1-63 letters"),
+    ],
+)
+def test_bad_settings_from_the_environment_are_usage_errors_in_their_own_names(
+    sagemaker: FakeSageMaker,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    expected: str,
 ) -> None:
-    assert_one_line_error(*run(["x", "--endpoint-name", ""], sagemaker, capsys), "error: endpoint_name must be 1-63")
-    monkeypatch.setenv("EMBEDDINGS_POOLING", "yes")
-    with pytest.raises(SystemExit):
+    """Issue 20 case 9: a bad -e or $SAGEMAKER_ENDPOINT exited 1 and named `endpoint_name`."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as caught:
         run(["x"], sagemaker, capsys)
-    assert "$EMBEDDINGS_POOLING is 'yes'; use one of auto, client, server" in capsys.readouterr().err
-    assert sagemaker.requests == []
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and err.count("\n") == 1 and expected in err
+    assert "endpoint_name" not in err and sagemaker.requests == []
 
 
 @pytest.mark.parametrize(
