@@ -113,8 +113,12 @@ def _replace(source: Path, target: Path, file: IO[bytes]) -> None:
     os.replace(source, target)
 
 
-def write_file(target: str | os.PathLike[str], data: bytes) -> None:
-    """`target` now holds `data`, or, if anything fails, still holds what it held: written beside, then renamed."""
+@contextlib.contextmanager
+def replaced_file(target: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """A file whose content replaces `target` when the block ends normally; if the block (or the write) fails,
+    `target` still holds what it held and nothing is left beside it. Written beside `target` with its
+    permissions, fsync'ed, then renamed over it: for outputs that are whole or nothing (a JSON list, the batch
+    runner's OUTPUT), where `vector_lines_file` is for JSON Lines a resume can continue."""
     path = Path(target)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -123,7 +127,7 @@ def write_file(target: str | os.PathLike[str], data: bytes) -> None:
         raise OutputFileError(f"cannot write {path}: {error.strerror or error}") from None
     try:
         with file:
-            file.write(data)
+            yield file
             _replace(temporary, path, file)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -131,6 +135,12 @@ def write_file(target: str | os.PathLike[str], data: bytes) -> None:
         if isinstance(error, OSError):
             raise OutputFileError(f"cannot write {path}: {error.strerror or error}") from None
         raise
+
+
+def write_file(target: str | os.PathLike[str], data: bytes) -> None:
+    """`target` now holds `data`, or, if anything fails, still holds what it held."""
+    with replaced_file(target) as file:
+        file.write(data)
 
 
 class VectorLines:

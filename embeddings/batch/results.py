@@ -10,11 +10,8 @@ their lines streamed out: a corpus's vectors (~8 kB of JSON each) are never all 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,14 +20,13 @@ from embeddings.batch.errors import BatchError, OutputCheckError
 from embeddings.batch.shards import Shard
 from embeddings.batch.store import Store
 from embeddings.batching import EMBEDDING_DIMENSION
-from embeddings.errors import InvalidVectorError
-from embeddings.output import vector_line
+from embeddings.errors import InvalidVectorError, OutputFileError
+from embeddings.output import replaced_file, vector_line
 from embeddings.pooling import describe_shape, l2_normalize
 
 UNIT_LENGTH_TOLERANCE = 1e-4
 """How far from 1 an answer's length may be: the container normalises in float32 (rounding ~1e-7 per value), and
 a vector that was not normalised at all is off by far more."""
-_FILE_MODE = 0o644
 _NUMBER_TYPES = frozenset({int, float})  # exact types: a JSON true is no number
 
 
@@ -99,29 +95,14 @@ def output_lines(store: Store, sources: Sequence[tuple[Shard, str]]) -> Iterator
 
 
 def write_output(path: Path, lines: Iterable[bytes]) -> int:
-    """OUTPUT, written whole or not at all: a temporary file beside it, renamed over it once every line is checked.
-
-    The one place the runner writes OUTPUT (embeddings/output.py's writers are the CLI's); returns the line count.
-    """
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".partial")
-    except OSError as error:
-        raise BatchError(f"cannot write {path}: {error.strerror or error}") from None
+    """OUTPUT, written whole or not at all (embeddings.output.replaced_file, as the CLI writes a JSON list): a
+    failed check or download part way leaves an existing OUTPUT as it was. Returns the line count."""
     count = 0
     try:
-        os.fchmod(descriptor, _FILE_MODE)  # mkstemp's 0600 would outlive the rename
-        with os.fdopen(descriptor, "wb") as file:
+        with replaced_file(path) as file:
             for line in lines:
                 file.write(line)
                 count += 1
-        os.replace(temporary, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise BatchError(f"cannot write {path}: {error.strerror or error}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    except OutputFileError as error:
+        raise BatchError(str(error)) from None
     return count
