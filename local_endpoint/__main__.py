@@ -17,6 +17,7 @@ AWS_ENDPOINT_URL_S3 names, and sending each mini-batch to the container above.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import logging
 import math
@@ -425,6 +426,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{type(error).__name__}: {reason}"
             )
         return _fail(f"cannot load model {args.model!r} for task {args.task!r}: {type(error).__name__}: {reason}")
+    if args.transform_jobs:  # DescribeModel shows the model's environment: the serving stack's, or HF_TASK's
+        environment = container.environment if isinstance(container, serving_stack.ServingStack) else {}
+        environment = {"HF_TASK": args.task, **environment}
+        twin_config = dataclasses.replace(twin_config, model_environment=tuple(environment.items()))
     server = TwinServer(sock, container, twin_config)
     logger.info("model loaded in %.1fs", time.monotonic() - started)
     if args.cold_start_seconds:

@@ -101,6 +101,7 @@ class TwinApp:
             transform_jobs.TransformJobs(
                 self._invoke_container,
                 model_name=config.model_name,
+                model_environment=dict(config.model_environment),
                 account_id=config.account_id,
                 region=config.region,
             )

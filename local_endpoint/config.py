@@ -47,6 +47,8 @@ class TwinConfig:
     """Serve SageMaker's transform-job control plane (local_endpoint/transform_jobs.py) on the same port."""
     model_name: str = DEFAULT_MODEL_NAME
     """The one SageMaker model that transform jobs may name."""
+    model_environment: tuple[tuple[str, str], ...] = ()
+    """That model's environment as DescribeModel shows it (the serving stack's, when it runs)."""
 
     def __post_init__(self) -> None:
         problems = []

@@ -1,5 +1,7 @@
 """SageMaker's transform-job control plane, played by the twin: Create/Describe/Stop/ListTransformJobs.
 
+Also DescribeModel and ListTags for the one model (and the jobs), which a runner reads before it starts a job.
+
 SageMaker's API uses botocore's `json` protocol: `POST /` with `X-Amz-Target: SageMaker.<Operation>` and a JSON
 body; errors are HTTP 400 with `{"__type": code, "message": ...}`. So `boto3.client("sagemaker",
 endpoint_url=twin_url)` (or `AWS_ENDPOINT_URL_SAGEMAKER`) drives the same code it drives in AWS, on the twin's port.
@@ -122,6 +124,7 @@ class TransformJobs:
         invoke: Invoke,
         *,
         model_name: str = DEFAULT_MODEL_NAME,
+        model_environment: dict[str, str] | None = None,
         account_id: str,
         region: str,
         s3_client: Any = None,
@@ -129,6 +132,8 @@ class TransformJobs:
     ) -> None:
         self._invoke = invoke
         self.model_name = model_name
+        self.model_environment = dict(model_environment or {})
+        self._model_created = clock()
         self.account_id = account_id
         self.region = region
         self._s3 = s3_client
@@ -153,6 +158,8 @@ class TransformJobs:
             "DescribeTransformJob": self._describe,
             "StopTransformJob": self._stop,
             "ListTransformJobs": self._list,
+            "DescribeModel": self._describe_model,
+            "ListTags": self._list_tags,
         }
         operation = (target or "").removeprefix(TARGET_PREFIX)
         if not (target or "").startswith(TARGET_PREFIX) or operation not in operations:
@@ -175,17 +182,41 @@ class TransformJobs:
             raise validation(aws_validation.message(found))
         return operations[operation](request)
 
+    def _describe_model(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request["ModelName"] != self.model_name:
+            raise self._no_such_model(request["ModelName"])
+        return {
+            "ModelName": self.model_name,
+            "ModelArn": self._arn("model", self.model_name),
+            "CreationTime": self._model_created,
+            "PrimaryContainer": {"Environment": self.model_environment},
+        }
+
+    def _list_tags(self, request: dict[str, Any]) -> dict[str, Any]:
+        arn = request["ResourceArn"]
+        if arn == self._arn("model", self.model_name):
+            return {"Tags": []}
+        with self._lock:
+            tags = next((job.request.get("Tags", []) for job in self._jobs.values() if job.arn == arn), None)
+        if tags is None:  # the twin's words: it knows one model and its own jobs
+            known = f"the local twin knows model {self.model_name} and its jobs"
+            raise validation(f"Could not find resource {arn}: {known}")
+        return {"Tags": tags}
+
+    def _no_such_model(self, name: str) -> ApiFailure:
+        # SageMaker's words for a model that does not exist, e.g. from CreateEndpointConfig: 'Could not find model
+        # "arn:aws:sagemaker:us-east-1:307920926045:model/pytorch-tuning-01-11-42-49-003-20772488".' (quoted in
+        # public notes of a SageMaker workshop; search: 'Could not find model "arn:aws:sagemaker'). The twin knows
+        # one model, --model-name.
+        return validation(f'Could not find model "{self._arn("model", name)}".')
+
     def _create(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["TransformJobName"]
         with self._lock:
             if name in self._jobs:
                 raise self._name_in_use(name)
         if request["ModelName"] != self.model_name:
-            # SageMaker's words for a model that does not exist, e.g. from CreateEndpointConfig: 'Could not find model
-            # "arn:aws:sagemaker:us-east-1:307920926045:model/pytorch-tuning-01-11-42-49-003-20772488".' (quoted in
-            # public notes of a SageMaker workshop; search: 'Could not find model "arn:aws:sagemaker'). The twin
-            # knows one model, --model-name.
-            raise validation(f'Could not find model "{self._arn("model", request["ModelName"])}".')
+            raise self._no_such_model(request["ModelName"])
         try:
             plan = Plan.from_request(request)
         except ValueError as error:

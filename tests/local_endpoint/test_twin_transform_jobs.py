@@ -460,6 +460,37 @@ def test_list_filters_sorts_and_pages(twin: TwinServer, sagemaker: Any, s3: Any,
     assert error_of(sagemaker.list_transform_jobs, NextToken="garbage")[0] == "ValidationException"
 
 
+# --- what a runner reads of the model before it starts a job -----------------------------------------------------
+
+
+def test_describe_model_and_list_tags_answer_for_the_one_model_and_the_jobs(
+    twin: TwinServer, sagemaker: Any, s3: Any, bucket: str
+) -> None:
+    put_records(s3, bucket, "input/run/shard.jsonl", texts(1))
+    request = job_request(bucket)
+    arn = sagemaker.create_transform_job(**request)["TransformJobArn"]
+
+    model = sagemaker.describe_model(ModelName=MODEL)
+
+    assert model["ModelArn"] == f"arn:aws:sagemaker:{REGION}:123456789012:model/{MODEL}"
+    assert model["PrimaryContainer"]["Environment"] == {}
+    assert sagemaker.list_tags(ResourceArn=model["ModelArn"])["Tags"] == []
+    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == request["Tags"]
+    code, message = error_of(sagemaker.describe_model, ModelName="other")
+    assert (code, message) == (
+        "ValidationException",
+        f'Could not find model "arn:aws:sagemaker:{REGION}:123456789012:model/other".',
+    )
+
+
+def test_describe_model_shows_the_environment_the_twin_was_given(aws_environment: str) -> None:
+    config = TwinConfig(transform_jobs=True, model_name="m-1", model_environment=(("MMS_MAX_RESPONSE_SIZE", "9"),))
+    with serve_in_thread(FakeContainer(), config) as server:
+        model = client("sagemaker", server.url).describe_model(ModelName="m-1")
+
+    assert model["PrimaryContainer"]["Environment"] == {"MMS_MAX_RESPONSE_SIZE": "9"}
+
+
 # --- the rest of the twin, beside the control plane --------------------------------------------------------------
 
 
