@@ -8,6 +8,7 @@ The last test runs the deployed model.tar.gz's handler itself (`model` layer).
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import os
@@ -34,7 +35,8 @@ _names = itertools.count()
 
 class FakeContainer:
     """Answers a jsonlines body with one line per record, `[len(inputs), call number]`; `{"inputs": "bad"}` is the
-    container's 400 naming the line. It records every call, and `gate` (set by default) holds calls back."""
+    container's 400 naming the line. It records every call, and `gate` (set by default) holds back the calls whose
+    body has the word "hold"."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[bytes, str | None, str | None]] = []
@@ -50,8 +52,9 @@ class FakeContainer:
             number = len(self.calls)
             fail_with_500 = self.server_errors > 0
             self.server_errors -= 1
-        self.started.set()
-        assert self.gate.wait(WAIT_S)
+        if b"hold" in body:
+            self.started.set()
+            assert self.gate.wait(WAIT_S)
         if fail_with_500:
             return ContainerResponse(500, mms_error_body(500, "Worker died."), "application/json")
         answers = []
@@ -184,14 +187,17 @@ def error_of(call: Any, **kwargs: Any) -> tuple[str, str]:
 def test_a_job_goes_in_progress_then_completed_writing_one_out_object_per_input(
     twin: TwinServer, sagemaker: Any, s3: Any, bucket: str, container: FakeContainer
 ) -> None:
-    put_records(s3, bucket, "input/run/shard-0.jsonl", texts(3, "a"))
-    put_records(s3, bucket, "input/run/more/shard-1.jsonl", texts(2, "b"))
+    put_records(s3, bucket, "input/run/shard-0.jsonl", texts(3, "a-hold"))
+    put_records(s3, bucket, "input/run/more/shard-1.jsonl", texts(2, "b-hold"))
     request = job_request(bucket)
     container.gate.clear()
 
     arn = sagemaker.create_transform_job(**request)["TransformJobArn"]
     assert container.started.wait(WAIT_S)
     during = sagemaker.describe_transform_job(TransformJobName=request["TransformJobName"])  # while the model works
+    answer = runtime_client(twin.url).invoke_endpoint(  # and the runtime route answers meanwhile
+        EndpointName="alex-embedding-endpoint", Body=b'{"inputs": "abc"}', ContentType=JSONLINES
+    )
     container.gate.set()
     assert twin.app.transform_jobs is not None
     twin.app.transform_jobs.wait(request["TransformJobName"], WAIT_S)
@@ -199,6 +205,7 @@ def test_a_job_goes_in_progress_then_completed_writing_one_out_object_per_input(
 
     assert arn == f"arn:aws:sagemaker:{REGION}:123456789012:transform-job/{request['TransformJobName']}"
     assert during["TransformJobStatus"] == "InProgress"
+    assert json.loads(answer["Body"].read())[0] == len("abc")
     assert after["TransformJobStatus"] == "Completed"
     assert "FailureReason" not in after
     assert after["TransformEndTime"] >= after["TransformStartTime"] >= after["CreationTime"]
@@ -206,11 +213,15 @@ def test_a_job_goes_in_progress_then_completed_writing_one_out_object_per_input(
     assert after["DataProcessing"] == request["DataProcessing"]
     assert output_keys(s3, bucket) == ["output/run/more/shard-1.jsonl.out", "output/run/shard-0.jsonl.out"]
     first = read_lines(s3, bucket, "output/run/shard-0.jsonl.out")
-    assert [line["id"] for line in first] == ["a-0", "a-1", "a-2"]
-    assert [line["SageMakerOutput"][0] for line in first] == [len(t["inputs"]) for t in texts(3, "a")]
+    assert [line["id"] for line in first] == ["a-hold-0", "a-hold-1", "a-hold-2"]
+    assert [line["SageMakerOutput"][0] for line in first] == [len(t["inputs"]) for t in texts(3, "a-hold")]
     assert all(set(line) == {"id", "SageMakerOutput"} for line in first)
-    assert [line["id"] for line in read_lines(s3, bucket, "output/run/more/shard-1.jsonl.out")] == ["b-0", "b-1"]
-    assert {(content_type, accept) for _, content_type, accept in container.calls} == {(JSONLINES, JSONLINES)}
+    assert [line["id"] for line in read_lines(s3, bucket, "output/run/more/shard-1.jsonl.out")] == [
+        "b-hold-0",
+        "b-hold-1",
+    ]
+    job_calls = [(content_type, accept) for body, content_type, accept in container.calls if b"hold" in body]
+    assert set(job_calls) == {(JSONLINES, JSONLINES)}
 
 
 def test_multi_record_packs_whole_lines_up_to_max_payload_in_mb(
@@ -239,6 +250,20 @@ def test_single_record_sends_each_line_alone(
     assert described["TransformJobStatus"] == "Completed"
     assert sorted(len(body.splitlines()) for body, _, _ in container.calls) == [1, 1, 1, 1]
     assert [line["id"] for line in read_lines(s3, bucket, "output/run/shard.jsonl.out")] == [t["id"] for t in texts(4)]
+
+
+def test_gzip_input_is_unpacked(twin: TwinServer, sagemaker: Any, s3: Any, bucket: str) -> None:
+    body = "".join(json.dumps(record) + "\n" for record in texts(3)).encode()
+    s3.put_object(Bucket=bucket, Key="input/run/shard.jsonl.gz", Body=gzip.compress(body))
+    request = job_request(bucket)
+    request["TransformInput"]["CompressionType"] = "Gzip"
+
+    described = run_job(twin, sagemaker, request)
+
+    assert described["TransformJobStatus"] == "Completed"
+    assert [line["id"] for line in read_lines(s3, bucket, "output/run/shard.jsonl.gz.out")] == [
+        t["id"] for t in texts(3)
+    ]
 
 
 def test_the_output_filter_dollar_keeps_the_whole_joined_record(
@@ -303,7 +328,7 @@ def test_a_line_over_max_payload_fails_its_object_naming_the_line(
 def test_stop_goes_stopping_then_stopped_and_writes_nothing(
     twin: TwinServer, sagemaker: Any, s3: Any, bucket: str, container: FakeContainer
 ) -> None:
-    put_records(s3, bucket, "input/run/shard.jsonl", texts(3))
+    put_records(s3, bucket, "input/run/shard.jsonl", texts(3, "hold"))
     request = job_request(bucket)
     container.gate.clear()
     sagemaker.create_transform_job(**request)
