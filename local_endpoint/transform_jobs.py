@@ -349,9 +349,12 @@ class TransformJobs:
     def close(self) -> None:
         """Stop every job and wait for the container calls under way (the twin is shutting down)."""
         with self._lock:
+            running = [job.name for job in self._jobs.values() if not job.done.is_set()]
             for job in self._jobs.values():
                 job.stop.set()
             threads = list(self._threads)
+        if running:
+            logger.info("stopping transform job(s) %s: waiting for their model calls under way", ", ".join(running))
         for thread in threads:
             thread.join()
 
