@@ -8,11 +8,16 @@ local model as `model_dir`, as the container does with HF_MODEL_ID set; without 
 (`pooling: client`). With `--serving-stack` it forwards every invocation to the container's own serving stack
 (local_endpoint/serving_stack.py: the toolkit's entry point and multi-model-server, from .venv-serving) started on
 the artifact and the container environment given.
+
+With `--transform-jobs` the same port also plays SageMaker's transform-job control plane (CreateTransformJob and
+friends, local_endpoint/transform_jobs.py) for the one model `--model-name`, reading and writing the S3 that
+AWS_ENDPOINT_URL_S3 names, and sending each mini-batch to the container above.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import logging
 import math
@@ -84,6 +89,15 @@ def _endpoint_name(text: str) -> str:
     if not runtime_api.is_endpoint_name(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a valid SageMaker endpoint name: use 1-63 letters, digits and hyphens, starting and "
+            "ending with a letter or digit"
+        )
+    return text
+
+
+def _model_name(text: str) -> str:
+    if not runtime_api.is_model_name(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid SageMaker model name: use 1-63 letters, digits and hyphens, starting and "
             "ending with a letter or digit"
         )
     return text
@@ -260,6 +274,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"the serving venv's python (default: ${serving_stack.SERVING_PYTHON_ENV}, else .venv-serving/bin/python)",
     )
+    batch = parser.add_argument_group("SageMaker Batch Transform")
+    batch.add_argument(
+        "--transform-jobs",
+        action="store_true",
+        help="also serve SageMaker's CreateTransformJob, DescribeTransformJob, StopTransformJob and ListTransformJobs "
+        "on this port (AWS_ENDPOINT_URL_SAGEMAKER=http://HOST:PORT); jobs read and write the S3 that "
+        "AWS_ENDPOINT_URL_S3 names and send each mini-batch to the model served here",
+    )
+    batch.add_argument(
+        "--model-name",
+        type=_model_name,
+        metavar="NAME",
+        help=f"with --transform-jobs: the SageMaker model jobs may name; others get ValidationException (default: "
+        f"$SAGEMAKER_MODEL_NAME, else {config.DEFAULT_MODEL_NAME})",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
@@ -344,6 +373,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.serving_stack and (args.container_env or args.container_env_file or args.serving_python):
         parser.error("--container-env, --container-env-file and --serving-python go with --serving-stack")
+    if args.model_name and not args.transform_jobs:
+        parser.error("--model-name goes with --transform-jobs")
+    model_name = config.DEFAULT_MODEL_NAME
+    if args.transform_jobs:
+        model_name = args.model_name or os.environ.get("SAGEMAKER_MODEL_NAME") or config.DEFAULT_MODEL_NAME
+    if not runtime_api.is_model_name(model_name):
+        return _fail(
+            f"$SAGEMAKER_MODEL_NAME: {model_name!r} is not a valid SageMaker model name: use --model-name NAME, or "
+            "1-63 letters, digits and hyphens, starting and ending with a letter or digit"
+        )
     endpoint_names = tuple(args.endpoint_names or [os.environ.get("SAGEMAKER_ENDPOINT") or DEFAULT_ENDPOINT_NAME])
     try:
         twin_config = TwinConfig(
@@ -358,6 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             body_timeout_seconds=args.body_timeout_seconds,
             shutdown_grace_seconds=args.shutdown_grace_seconds,
             max_connections=args.max_connections,
+            transform_jobs=args.transform_jobs,
+            model_name=model_name,
         )
     except ValueError as error:  # only $SAGEMAKER_ENDPOINT is left unchecked by the parser
         return _fail(f"$SAGEMAKER_ENDPOINT: {error}")
@@ -385,6 +426,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{type(error).__name__}: {reason}"
             )
         return _fail(f"cannot load model {args.model!r} for task {args.task!r}: {type(error).__name__}: {reason}")
+    if args.transform_jobs:  # DescribeModel shows the model's environment: the serving stack's, or HF_TASK's
+        environment = container.environment if isinstance(container, serving_stack.ServingStack) else {}
+        environment = {"HF_TASK": args.task, **environment}
+        twin_config = dataclasses.replace(twin_config, model_environment=tuple(environment.items()))
     server = TwinServer(sock, container, twin_config)
     logger.info("model loaded in %.1fs", time.monotonic() - started)
     if args.cold_start_seconds:
@@ -404,6 +449,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.url,
         args.region,
     )
+    if args.transform_jobs:
+        logger.info(
+            "transform jobs for model %s: AWS_ENDPOINT_URL_SAGEMAKER=%s; their S3 is %s",
+            model_name,
+            server.url,
+            os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "AWS's",
+        )
     logger.info(
         "Ctrl-C or SIGTERM stops it: uploads under way get %gs, invocations under way are answered; a second one "
         "stops it at once",

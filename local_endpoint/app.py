@@ -1,6 +1,9 @@
 """The twin's ASGI application: SageMaker Runtime's routes and the container's own /ping and /invocations.
 
-A plain ASGI callable rather than a framework: there are five routes, and every answer, including the ones a
+With `TwinConfig.transform_jobs` it also plays SageMaker's transform-job control plane (POST / with
+`X-Amz-Target: SageMaker.<Operation>`, local_endpoint/transform_jobs.py), whose jobs call the same container.
+
+A plain ASGI callable rather than a framework: there are six routes, and every answer, including the ones a
 framework would write for us (unknown route, wrong method), must be SageMaker's JSON error. HTTP itself
 (keep-alive, chunked bodies, connection deadlines, shutdown) is uvicorn's job; see local_endpoint/server.py.
 
@@ -13,6 +16,7 @@ The pipeline call is blocking CPU work, so it runs on a worker thread; the conta
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -22,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
-from local_endpoint import codec, runtime_api
+from local_endpoint import codec, runtime_api, transform_jobs
 from local_endpoint.config import TwinConfig
 from local_endpoint.container import ContainerResponse, InvocationContainer
 
@@ -35,6 +39,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 CONTAINER_BODY_LIMIT_BYTES = 64 * 1024 * 1024
 """What the container route (POST /invocations) accepts; above it the model server's 413."""
+CONTROL_PLANE_BODY_LIMIT_BYTES = 1024 * 1024
+"""What a SageMaker control-plane request may hold; a CreateTransformJob request is a few kB."""
 
 _RUNTIME_OPERATIONS = {
     "invocations": "InvokeEndpoint",
@@ -91,6 +97,17 @@ class TwinApp:
         self._model_calls_lock = threading.Lock()
         self._uploads: set[asyncio.Timeout] = set()  # deadlines of bodies being read; only touched on the loop
         self._stopping = False
+        self.transform_jobs = (
+            transform_jobs.TransformJobs(
+                self._invoke_container,
+                model_name=config.model_name,
+                model_environment=dict(config.model_environment),
+                account_id=config.account_id,
+                region=config.region,
+            )
+            if config.transform_jobs
+            else None
+        )
 
     def cold_start_remaining(self) -> float:
         """Seconds until the simulated serverless cold start is over; 0 once warm."""
@@ -101,7 +118,12 @@ class TwinApp:
         self._ready_at = self._clock()
 
     def close(self) -> None:
-        """Wait for pipeline calls still running: torch must not be mid-call when the interpreter exits."""
+        """Wait for pipeline calls still running: torch must not be mid-call when the interpreter exits.
+
+        Transform jobs still running are stopped first; their calls under way finish.
+        """
+        if self.transform_jobs is not None:
+            self.transform_jobs.close()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     @property
@@ -140,6 +162,10 @@ class TwinApp:
             if method != "POST":
                 return await _send_api_error(send, runtime_api.method_not_allowed(method, path, "POST"))
             return await self._container_invocation(request, receive, send)
+        if path == "/" and request.header("X-Amz-Target") is not None:
+            if method != "POST":
+                return await _send_api_error(send, runtime_api.method_not_allowed(method, path, "POST"))
+            return await self._control_plane(request, receive, send)
         parts = request.raw_path.split("/")
         if len(parts) == 4 and parts[1] == "endpoints" and parts[2] and parts[3] in _RUNTIME_OPERATIONS:
             if method != "POST":
@@ -210,6 +236,34 @@ class TwinApp:
         finally:
             with self._model_calls_lock:
                 self._model_calls -= 1
+
+    # --- SageMaker's control plane: transform jobs ------------------------------------------------------------
+
+    async def _control_plane(self, request: _Request, receive: Receive, send: Send) -> None:
+        """SageMaker's `json` protocol; the work (S3 listing, job records) runs on a worker thread."""
+        try:
+            body = await self._read_body(receive, CONTROL_PLANE_BODY_LIMIT_BYTES)
+        except _BodyTimeout:
+            message = f"Request body not received within {self.config.body_timeout_seconds:g}s"
+            return await _send_control_plane(send, 408, "RequestTimeoutException", message, _CLOSE)
+        target = request.header("X-Amz-Target")
+        if body is None:
+            message = f"Request body over {CONTROL_PLANE_BODY_LIMIT_BYTES} bytes"
+            return await _send_control_plane(send, 413, "SerializationException", message)
+        if self.transform_jobs is None:
+            message = (
+                f"Unknown operation {target!r}: this twin serves SageMaker's transform-job operations only when "
+                "started with --transform-jobs"
+            )
+            return await _send_control_plane(send, 400, "UnknownOperationException", message)
+        try:
+            answer = await asyncio.to_thread(self.transform_jobs.handle, target, body)
+        except Exception as error:  # a bug of the twin's: answer it as AWS answers its own, and log it
+            logger.exception("control plane: %s", target)
+            message = f"the local twin failed: {type(error).__name__}: {error}"
+            return await _send_control_plane(send, 500, "InternalFailure", message)
+        headers = {"X-Amzn-ErrorType": answer.code} if answer.code else {}
+        await _send(send, answer.status, answer.body, transform_jobs.CONTENT_TYPE, headers)
 
     # --- SageMaker Runtime ---------------------------------------------------------------------------------
 
@@ -291,6 +345,13 @@ async def _receive_body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def _send_control_plane(
+    send: Send, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps({"__type": code, "message": message}).encode("utf-8")
+    await _send(send, status, body, transform_jobs.CONTENT_TYPE, {"X-Amzn-ErrorType": code, **(headers or {})})
 
 
 async def _send_api_error(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from local_endpoint import runtime_api
 
 DEFAULT_ENDPOINT_NAME = "alex-embedding-endpoint"
+DEFAULT_MODEL_NAME = "alex-embedding-model"
+"""The model name the transform-job control plane answers to by default (the deployed one is auto-named)."""
 
 KEEP_ALIVE_TIMEOUT_S = 5.0
 """A connection with no request under way is closed after this long idle, a new one that never sends a byte too
@@ -41,6 +43,12 @@ class TwinConfig:
     body_timeout_seconds: float = BODY_TIMEOUT_S
     shutdown_grace_seconds: float = SHUTDOWN_GRACE_S
     max_connections: int = MAX_CONNECTIONS
+    transform_jobs: bool = False
+    """Serve SageMaker's transform-job control plane (local_endpoint/transform_jobs.py) on the same port."""
+    model_name: str = DEFAULT_MODEL_NAME
+    """The one SageMaker model that transform jobs may name."""
+    model_environment: tuple[tuple[str, str], ...] = ()
+    """That model's environment as DescribeModel shows it (the serving stack's, when it runs)."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -74,6 +82,11 @@ class TwinConfig:
             for name in self.endpoint_names
             if not runtime_api.is_endpoint_name(name)
         ]
+        if not runtime_api.is_model_name(self.model_name):
+            problems.append(
+                f"model name {self.model_name!r} is not a valid SageMaker model name (1-63 letters, digits and inner "
+                "hyphens)"
+            )
         if problems:
             raise ValueError("; ".join(problems))
 

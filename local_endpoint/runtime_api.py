@@ -36,6 +36,14 @@ def is_endpoint_name(name: str) -> bool:
     return len(name) <= _ENDPOINT_NAME_MAX_LENGTH and _ENDPOINT_NAME.fullmatch(name) is not None
 
 
+_MODEL_NAME = re.compile(r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?")
+
+
+def is_model_name(name: str) -> bool:
+    """botocore's ModelName shape (at most 63 characters), and not empty: a model has a name."""
+    return len(name) <= _ENDPOINT_NAME_MAX_LENGTH and _MODEL_NAME.fullmatch(name) is not None
+
+
 # SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20250101/eu-west-1/sagemaker/aws4_request, ..."
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
 

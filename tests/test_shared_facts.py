@@ -39,6 +39,12 @@ def test_the_client_and_the_twin_accept_exactly_the_endpoint_names_sagemaker_acc
         assert accepted
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_the_twin_accepts_exactly_the_model_names_sagemaker_accepts(name: str) -> None:
+    accepted = aws_rules.string_rule(("sagemaker", "ModelName")).accepts(name) and name != ""
+    assert runtime_api.is_model_name(name) is accepted
+
+
 def test_the_twin_serves_the_stacks_variant_with_the_stacks_defaults() -> None:
     assert runtime_api.VARIANT_NAME == constants.VARIANT_NAME
     assert config.TwinConfig().max_concurrency == ServerlessVariant().max_concurrency

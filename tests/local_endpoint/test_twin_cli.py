@@ -119,6 +119,7 @@ def run_cli(argv: list[str]) -> int:
         (["--model-artifact", "no/such/model.tar.gz"], "'no/such/model.tar.gz' does not exist"),
         (["--model-artifact", str(PROJECT_DIR / "README.md")], "is neither a folder nor a .tar.gz"),
         (["--model-artifact", str(PROJECT_DIR / "tests")], "has no code/inference.py"),
+        (["--transform-jobs", "--model-name", "my_model"], "'my_model' is not a valid SageMaker model name"),
     ],
 )
 def test_a_bad_option_is_one_line_naming_it_before_any_model_loads(
@@ -217,6 +218,59 @@ def test_an_invalid_endpoint_name_from_the_environment_is_refused(
     stderr = capsys.readouterr().err
     assert "$SAGEMAKER_ENDPOINT" in stderr and "'not valid'" in stderr
     assert model_loads == []
+
+
+def test_model_name_goes_with_transform_jobs(model_loads: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["--port", "0", "--model-name", "m"]) == 2
+    assert capsys.readouterr().err == "python -m local_endpoint: error: --model-name goes with --transform-jobs\n"
+    assert model_loads == []
+
+
+def test_an_invalid_model_name_from_the_environment_is_refused_with_transform_jobs(
+    model_loads: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SAGEMAKER_MODEL_NAME", "not valid")
+
+    assert run_cli(["--port", "0", "--transform-jobs"]) == 2
+    stderr = capsys.readouterr().err
+    assert "$SAGEMAKER_MODEL_NAME: 'not valid' is not a valid SageMaker model name" in stderr
+    assert model_loads == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "environment", "model_name"),
+    [
+        (["--transform-jobs"], {}, "alex-embedding-model"),
+        (["--transform-jobs"], {"SAGEMAKER_MODEL_NAME": "from-env"}, "from-env"),
+        (["--transform-jobs", "--model-name", "given"], {"SAGEMAKER_MODEL_NAME": "from-env"}, "given"),
+    ],
+)
+def test_transform_jobs_serve_the_model_named_by_the_option_the_environment_or_the_default(
+    argv: list[str], environment: dict[str, str], model_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[Any] = []
+
+    class RecordingServer:
+        def __init__(self, sock: socket.socket, container: Any, config: Any) -> None:
+            sock.close()
+            served.append(config)
+            self.max_connections, self.url = config.max_connections, "http://127.0.0.1:0"
+
+        def run(self, before_forced_exit: Any = None) -> None:
+            pass
+
+    monkeypatch.setattr(twin_cli, "load_pipeline", lambda source, task: object())
+    monkeypatch.setattr(twin_cli, "TwinServer", RecordingServer)
+    monkeypatch.delenv("SAGEMAKER_MODEL_NAME", raising=False)
+    monkeypatch.delenv("HF_TASK", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    assert run_cli(["--port", "0", *argv]) == 0
+
+    [config] = served
+    assert (config.transform_jobs, config.model_name) == (True, model_name)
+    assert dict(config.model_environment) == {"HF_TASK": "feature-extraction"}
 
 
 def test_a_model_that_fails_to_load_is_one_line(
