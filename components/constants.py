@@ -45,6 +45,17 @@ SERVER_WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
 MODEL_ID_ENV = "ALEX_EMBEDDING_MODEL_ID"
 MODEL_REVISION_ENV = "ALEX_EMBEDDING_MODEL_REVISION"
 PRECISION_ENV = "ALEX_EMBEDDING_PRECISION"
+MAX_RESPONSE_SIZE_ENV = "MMS_MAX_RESPONSE_SIZE"
+"""multi-model-server's `max_response_size`, read from the environment because the toolkit's properties set
+`enable_envvars_config=true` (ConfigManager.setSystemVars reads every MMS_* field's variable)."""
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+"""The longest answer the model server passes on with `pooling: server` (its default is 6,553,500 bytes).
+
+Batch Transform's MultiRecord requests are sized by the job's MaxPayloadInMB, and their jsonlines answers are
+about 8.1 kB per record (384 floats as JSON), 80x a request of ~100-byte records. 256 MiB answers a 1 MB request
+(MaxPayloadInMB=1) of records averaging 32 bytes or more, about 33,000 records; inference.py refuses a longer
+answer with a 400 that says so. Real-time answers stay far below it (the serverless limit is 4 MB)."""
+
 
 # Batch Transform. The bucket's two prefixes, and the rule for the names of this stack's transform jobs: the
 # caller's policy (the batch_policy_json output) allows only jobs whose name starts with the prefix, and

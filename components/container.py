@@ -15,6 +15,8 @@ from components.constants import (
     HF_MODEL_ID_ENV,
     HF_MODEL_REVISION_ENV,
     HF_TASK_ENV,
+    MAX_RESPONSE_BYTES,
+    MAX_RESPONSE_SIZE_ENV,
     MODEL_ID_ENV,
     MODEL_REVISION_ENV,
     PRECISION_ENV,
@@ -105,6 +107,17 @@ def container_environment(
             environment["HF_TOKEN"] = token
     if args.pooling == "server":
         environment[PRECISION_ENV] = args.precision
+        # Batch Transform runs this same Model, and inference.py answers its jsonlines requests: a 1 MB MultiRecord
+        # request of ~100-byte records answers ~80 MB, over multi-model-server's max_response_size default of
+        # 6,553,500 bytes, which it enforces by killing the worker ("Worker died.", multi-model-server 1.1.11
+        # ConfigManager.getMaxResponseSize, CodecUtils.readLength). MMS reads MMS_MAX_RESPONSE_SIZE because the
+        # toolkit's default-mms.properties sets enable_envvars_config=true. The request limit needs nothing here:
+        # sagemaker-inference 1.10.1 maps SAGEMAKER_MAX_PAYLOAD_IN_MB, which the job sets, onto max_request_size
+        # (model_server._generate_mms_config_properties). Nor does the worker's timeout: sagemaker-inference writes
+        # default_response_timeout=60 (SAGEMAKER_MODEL_SERVER_TIMEOUT's default), which MMS 1.1.11 reads as
+        # minutes (ConfigManager.getDefaultResponseTimeoutSeconds: 60 x 60 s), the longest invocation timeout a
+        # job may set (ModelClientConfig.InvocationsTimeoutInSeconds <= 3600).
+        environment[MAX_RESPONSE_SIZE_ENV] = str(MAX_RESPONSE_BYTES)
     if args.endpoint_type == "serverless":
         # AWS recommends one model-server worker on serverless endpoints; the toolkit would start one per vCPU.
         environment[SERVER_WORKERS_ENV] = "1"

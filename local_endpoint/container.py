@@ -88,12 +88,13 @@ def handle(
     transform: Callable[[Any, str | None, str], str | bytes],
 ) -> ContainerResponse:
     """handler_service.handle, for the default handler and a user module alike: Accept `*/*` or none means JSON,
-    JSON and CSV bodies are decoded to str, and every failure, whatever its kind, becomes a 400 carrying
-    str(exception)."""
+    JSON and CSV bodies are decoded to str, any other body arrives as the `bytearray` multi-model-server's worker
+    reads it into (mms/protocol/otf_message_handler.py), not `bytes`, and every failure, whatever its kind, becomes
+    a 400 carrying str(exception)."""
     try:
         if not accept or accept == codec.ANY:
             accept = codec.JSON
-        input_data: Any = body
+        input_data: Any = bytearray(body)
         if content_type in codec.UTF8_TYPES:
             input_data = body.decode("utf-8")
         response = transform(input_data, content_type, accept)

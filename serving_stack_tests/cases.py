@@ -46,6 +46,48 @@ DECOY_FILES = {
 }
 
 
+# What SageMaker Batch Transform adds to the model's environment for a job with MaxPayloadInMB=1, BatchStrategy=
+# MultiRecord and MaxConcurrentTransforms=1 (the AWS docs' "How Batch Transform works" / your-algorithms-batch-code).
+BATCH_ENVIRONMENT = {
+    "SAGEMAKER_BATCH": "true",
+    "SAGEMAKER_MAX_PAYLOAD_IN_MB": "1",
+    "SAGEMAKER_BATCH_STRATEGY": "MULTI_RECORD",
+    "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": "1",
+}
+BATCH_PAYLOAD_BYTES = 1024 * 1024  # sagemaker-inference: max_request_size = SAGEMAKER_MAX_PAYLOAD_IN_MB * 1024 * 1024
+BATCH_REFERENCES_FILE = "batch-references.npy"
+_SUBJECTS = ("The quarterly report", "An autonomous agent", "The ingest pipeline", "Our search index", "The auditor")
+_VERBS = ("summarises", "questions", "archives", "depends on", "validates", "rejects", "forecasts")
+_OBJECTS = ("the revenue forecast", "the product roadmap", "every late invoice", "the churn numbers", "the cloud bill")
+
+
+def batch_text(index: int) -> str:
+    """The corpus of the Batch Transform case: short texts of ~65 characters, every one different, with an empty
+    text, non-ASCII texts and a text past the model's 256 tokens among them."""
+    if index == 4321:
+        return LONG_TEXT
+    if index % 2500 == 1234:
+        return EMPTY_TEXT
+    if index % 1000 == 500:
+        return f"{LIST_TEXTS[2]} {index}"
+    subject, verb, thing = _SUBJECTS[index % 5], _VERBS[(index // 5) % 7], _OBJECTS[(index // 35) % 5]
+    return f"{subject} {verb} {thing} in week {index % 53}, item {index}."
+
+
+def batch_record(index: int) -> bytes:
+    """One JSON Lines record as the project's batch runner writes them, with its newline."""
+    return (json.dumps({"id": f"r{index:05d}", "inputs": batch_text(index)}, ensure_ascii=False) + "\n").encode()
+
+
+def multi_record_count(limit: int = BATCH_PAYLOAD_BYTES) -> int:
+    """How many records MultiRecord packs into one request of at most `limit` bytes, newlines included."""
+    size = count = 0
+    while size + len(batch_record(count)) <= limit:
+        size += len(batch_record(count))
+        count += 1
+    return count
+
+
 @dataclass(frozen=True)
 class Case:
     """One deployment as the program renders it."""

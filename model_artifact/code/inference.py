@@ -12,6 +12,17 @@ feature-extraction pipeline with a single "token", the sentence vector, so every
 a string answers `[[v]]` (`result[0][0]` is `v`), a list answers `[[[v1]], [[v2]], ...]`; mean-pooling that
 answer gives `v` back.
 
+SageMaker Batch Transform sends `application/jsonlines` (SplitType=Line, BatchStrategy=MultiRecord packs as many
+lines as fit in MaxPayloadInMB into one request): one JSON object per line, the text under "inputs", other keys
+(an id) ignored. The answer is `application/jsonlines` too: one line per input line, in order, each the sentence
+vector as a JSON array, its numbers written exactly as the JSON mode writes them, lines separated by newlines with
+none after the last (AssembleWith=Line adds that). Such a request has no MAX_TEXTS limit: it is tokenized and run in
+chunks of LINES_CHUNK texts, so memory grows with the answer, not with the work in flight. The toolkit hands this
+body to input_fn as multi-model-server's `bytearray`, not `bytes` (it decodes only application/json and text/csv);
+and it turns a missing or `*/*` Accept into application/json before output_fn sees it, so a jsonlines request
+answers jsonlines for Accept application/jsonlines, application/json, `*/*` or none (the toolkit then labels the
+answer application/json: set TransformOutput.Accept to application/jsonlines).
+
 The environment variable ALEX_EMBEDDING_PRECISION chooses the transformer's precision: `fp32` (the default when
 unset) or `bf16`, which runs the transformer in bfloat16 where the CPU computes bf16 natively (avx512_bf16 or AMX)
 and falls back to fp32 elsewhere, since emulated bf16 is slower than fp32 there. Pooling and normalisation stay in
@@ -38,14 +49,23 @@ from transformers import AutoModel, AutoTokenizer
 
 MAX_TOKENS = 256  # what sentence-transformers uses for all-MiniLM-L6-v2 (max_seq_length)
 MIN_TOKENS = 2  # [CLS] and [SEP]; below this the tokenizer silently stops truncating
-MAX_TEXTS = 256  # ~2.4 MB of answer at <= 9.3 kB per text, under the serverless 4 MB limit
+MAX_TEXTS = 256  # ~2.4 MB of answer at <= 9.3 kB per text, under the serverless 4 MB limit (JSON mode only)
 # Texts are sorted by token count and run this many at a time, so short texts are not padded to a long one's length.
 SUB_BATCH_SIZE = 8
 JSON_TYPE = "application/json"
+JSONLINES_TYPE = "application/jsonlines"
+# jsonlines requests are tokenized and embedded this many texts at a time (sorted by length within the chunk).
+LINES_CHUNK = 512
+# multi-model-server refuses a worker's answer longer than max_response_size (6,553,500 bytes unless
+# MMS_MAX_RESPONSE_SIZE says otherwise, ConfigManager.getMaxResponseSize) by killing the worker: "Worker died.", a
+# 500 with no reason. In a model-server worker an answer over that is refused here instead, with the reason.
+MAX_RESPONSE_ENV = "MMS_MAX_RESPONSE_SIZE"
+MMS_DEFAULT_MAX_RESPONSE = 6_553_500
 ALLOWED_TOKENIZE_KWARGS = ("truncation", "max_length")
 ALLOWED_PARAMETERS = ("tokenize_kwargs",)
 ALLOWED_KEYS = ("inputs", "parameters")
 _EXAMPLE = '{"inputs": "a text"} or {"inputs": ["a text", "another"]}'
+_LINE_EXAMPLE = '{"inputs": "a text"} (other keys, such as "id", are ignored)'
 PRECISION_ENV = "ALEX_EMBEDDING_PRECISION"
 PRECISIONS = ("fp32", "bf16")  # the first is the default
 CPUINFO = "/proc/cpuinfo"
@@ -81,6 +101,18 @@ class EmbeddingRequest(NamedTuple):
     texts: list[str]
     single: bool
     max_length: int
+
+
+class LinesRequest(NamedTuple):
+    """A validated application/jsonlines request: the text of each line, in order."""
+
+    texts: list[str]
+
+
+class LineVectors(NamedTuple):
+    """The answer to a LinesRequest: one row per line, float32 (a torch tensor, lines x dimensions)."""
+
+    vectors: Any
 
 
 def model_fn(model_dir: str) -> SentenceEncoder:
@@ -169,11 +201,17 @@ def _media_type(header: str | None) -> str | None:
     return header.split(";", 1)[0].strip().lower() if header else None
 
 
-def input_fn(input_data: str | bytes, content_type: str | None) -> EmbeddingRequest:
+def input_fn(input_data: str | bytes | bytearray, content_type: str | None) -> EmbeddingRequest | LinesRequest:
     """Parse and validate a request; every refusal names the bad value and what is allowed."""
-    if _media_type(content_type) != JSON_TYPE:
-        raise ValueError(f"Content-Type {content_type!r} is not supported: send {JSON_TYPE}, a body like {_EXAMPLE}")
-    if isinstance(input_data, bytes):
+    media_type = _media_type(content_type)
+    if media_type == JSONLINES_TYPE:
+        return _lines_request(input_data)
+    if media_type != JSON_TYPE:
+        raise ValueError(
+            f"Content-Type {content_type!r} is not supported: send {JSON_TYPE}, a body like {_EXAMPLE}, or "
+            f"{JSONLINES_TYPE}, one {_LINE_EXAMPLE} per line"
+        )
+    if isinstance(input_data, bytes | bytearray):
         try:
             input_data = input_data.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -194,6 +232,58 @@ def input_fn(input_data: str | bytes, content_type: str | None) -> EmbeddingRequ
         raise ValueError(f'the request has no "inputs": send {_EXAMPLE}')
     texts, single = _texts(body["inputs"])
     return EmbeddingRequest(texts, single, _max_length(body.get("parameters")))
+
+
+def _lines_request(input_data: str | bytes | bytearray) -> LinesRequest:
+    """One text per line; the first bad line fails the request, named by its number (1-based).
+
+    Lines end in a line feed (a carriage return before it is dropped), as Batch Transform's SplitType=Line splits
+    them; the last line may end in one too. Other line breaks (U+2028, form feeds...) may stand unescaped inside a
+    JSON string, so they do not end a line.
+    """
+    if isinstance(input_data, str):
+        text = input_data
+    else:
+        try:
+            text = bytes(input_data).decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = bytes(input_data[: error.start]).count(b"\n") + 1
+            raise ValueError(
+                f"line {line} is not UTF-8 ({error.reason} at byte {error.start} of the body): send UTF-8 JSON Lines"
+            ) from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline after the last record
+    if not lines:
+        raise ValueError(f"the request has no lines: send one {_LINE_EXAMPLE} per line")
+    texts = []
+    for number, line in enumerate(lines, start=1):
+        texts.append(_line_text(number, line.removesuffix("\r")))
+    return LinesRequest(texts)
+
+
+def _line_text(number: int, line: str) -> str:
+    if not line.strip():
+        raise ValueError(f"line {number} is blank: every line must be a JSON object like {_LINE_EXAMPLE}")
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"line {number} is not valid JSON ({error.msg} at column {error.colno}: {_show_text(line)}): send "
+            f"{_LINE_EXAMPLE}"
+        ) from None
+    if not isinstance(record, dict):
+        raise ValueError(
+            f"line {number} is a JSON {_json_type(record)} ({_show(record)}), not an object: send {_LINE_EXAMPLE}"
+        )
+    if "inputs" not in record:
+        raise ValueError(f'line {number} has no "inputs" ({_show(record)}): send {_LINE_EXAMPLE}')
+    inputs = record["inputs"]
+    if not isinstance(inputs, str):
+        raise ValueError(
+            f'line {number}: "inputs" is a JSON {_json_type(inputs)} ({_show(inputs)}): send one string per line'
+        )
+    return inputs
 
 
 def _texts(inputs: Any) -> tuple[list[str], bool]:
@@ -253,13 +343,25 @@ def _json_type(value: Any) -> str:
 
 
 def _show(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    return _show_text(json.dumps(value, ensure_ascii=False), limit)
+
+
+def _show_text(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def predict_fn(data: EmbeddingRequest, model: SentenceEncoder) -> list[Any]:
+def predict_fn(data: EmbeddingRequest | LinesRequest, model: SentenceEncoder) -> Any:
     """Embed the texts shortest first in sub-batches padded on the right; answer in the request's order."""
-    encoded = model.tokenizer(data.texts, truncation=True, max_length=data.max_length)["input_ids"]
+    if isinstance(data, LinesRequest):
+        return _predict_lines(data, model)
+    vectors = _embed_texts(model, data.texts, data.max_length)
+    if data.single:
+        return [vectors]
+    return [[[vector]] for vector in vectors]
+
+
+def _embed_texts(model: SentenceEncoder, texts: list[str], max_length: int) -> list[list[float]]:
+    encoded = model.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     order = sorted(range(len(encoded)), key=lambda index: len(encoded[index]))
     vectors: list[list[float]] = [[] for _ in encoded]
     with torch.inference_mode():
@@ -267,9 +369,20 @@ def predict_fn(data: EmbeddingRequest, model: SentenceEncoder) -> list[Any]:
             chunk = order[start : start + SUB_BATCH_SIZE]
             for index, vector in zip(chunk, _embed(model, [encoded[i] for i in chunk]), strict=True):
                 vectors[index] = vector
-    if data.single:
-        return [vectors]
-    return [[[vector]] for vector in vectors]
+    return vectors
+
+
+def _predict_lines(data: LinesRequest, model: SentenceEncoder) -> LineVectors:
+    """Chunks of LINES_CHUNK texts, each embedded as the JSON mode embeds a list, into one float32 matrix.
+
+    The matrix holds exactly the float32 values the JSON mode answers (its floats are these, converted to Python
+    floats), at 1.5 kB a line instead of the ~12 kB of Python lists.
+    """
+    rows: list[Any] = []
+    for start in range(0, len(data.texts), LINES_CHUNK):
+        vectors = _embed_texts(model, data.texts[start : start + LINES_CHUNK], MAX_TOKENS)
+        rows.append(torch.tensor(vectors, dtype=torch.float32))
+    return LineVectors(torch.cat(rows))
 
 
 def _embed(encoder: SentenceEncoder, rows: list[list[int]]) -> list[list[float]]:
@@ -289,11 +402,47 @@ def _embed(encoder: SentenceEncoder, rows: list[list[int]]) -> list[list[float]]
     return torch.nn.functional.normalize(mean, p=2, dim=1).tolist()
 
 
-def output_fn(prediction: list[Any], accept: str) -> str:
+def output_fn(prediction: Any, accept: str) -> str:
     """Compact JSON, as the toolkit writes it; a vector that is not finite is an error, never an answer."""
-    if _media_type(accept) != JSON_TYPE:
-        raise ValueError(f"Accept {accept!r} is not supported: this endpoint answers {JSON_TYPE}")
+    media_type = _media_type(accept)
+    if isinstance(prediction, LineVectors):
+        # The toolkit has already turned a missing or */* Accept into application/json.
+        if media_type not in (JSONLINES_TYPE, JSON_TYPE):
+            raise ValueError(f"Accept {accept!r} is not supported for {JSONLINES_TYPE}: it answers {JSONLINES_TYPE}")
+        return _lines_answer(prediction)
+    if media_type != JSON_TYPE:
+        raise ValueError(
+            f"Accept {accept!r} is not supported: this endpoint answers {JSON_TYPE} ({JSONLINES_TYPE} only to a "
+            f"Content-Type {JSONLINES_TYPE} request)"
+        )
+    return _dumps(prediction)
+
+
+def _dumps(value: Any) -> str:
     try:
-        return json.dumps(prediction, separators=(",", ":"), allow_nan=False)
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
     except ValueError:
         raise ValueError("the model produced a vector that is not finite (NaN or infinity): no answer") from None
+
+
+def _lines_answer(prediction: LineVectors) -> str:
+    """One line per vector, formatted as the JSON mode formats a vector; refused if the model server would."""
+    answer = "\n".join(_dumps(row.tolist()) for row in prediction.vectors)
+    limit = max_response_bytes()
+    if limit is not None and len(answer) > limit:  # the answer is ASCII: characters are bytes
+        raise ValueError(
+            f"the answer to these {len(prediction.vectors)} lines is {len(answer)} bytes, over the model server's "
+            f"limit of {limit} bytes ({MAX_RESPONSE_ENV}): send fewer lines per request (a smaller MaxPayloadInMB)"
+        )
+    return answer
+
+
+def max_response_bytes(environ: Mapping[str, str] | None = None) -> int | None:
+    """The longest answer multi-model-server passes on, in one of its workers; None elsewhere (no such limit)."""
+    if not worker_threads.in_model_server_worker():
+        return None
+    value = (os.environ if environ is None else environ).get(MAX_RESPONSE_ENV)
+    try:
+        return int(value) if value is not None else MMS_DEFAULT_MAX_RESPONSE
+    except ValueError:
+        return MMS_DEFAULT_MAX_RESPONSE  # MMS itself would not have started with it

@@ -217,7 +217,9 @@ def test_client_pooling_with_the_packed_model_carries_no_code(deploy_component) 
     deployment = deploy_component(ServerlessEmbeddingEndpointArgs(region="us-east-1", pooling="client"))
 
     assert _members(deployment) == PACKED_MODEL
-    assert "ALEX_EMBEDDING_PRECISION" not in deployment.one(MODEL).inputs["primaryContainer"]["environment"]
+    environment = deployment.one(MODEL).inputs["primaryContainer"]["environment"]
+    assert "ALEX_EMBEDDING_PRECISION" not in environment
+    assert "MMS_MAX_RESPONSE_SIZE" not in environment, "token-level answers keep the model server's limit"
 
 
 def test_a_model_dir_is_packed_as_it_is_and_the_same_files_give_the_same_key(deploy_component) -> None:

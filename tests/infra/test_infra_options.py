@@ -66,6 +66,7 @@ def test_the_hub_source_is_the_tutorials_environment_with_plain_https_downloads(
         "HF_HUB_DISABLE_XET": "1",
         "HF_HUB_ENABLE_HF_TRANSFER": "0",
         "ALEX_EMBEDDING_PRECISION": "fp32",
+        "MMS_MAX_RESPONSE_SIZE": "268435456",
         "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
     }
     assert deployment.warnings == [
@@ -81,6 +82,7 @@ def test_the_hub_source_pins_the_default_model_to_its_commit(deploy_component) -
     environment = deployment.one(MODEL).inputs["primaryContainer"]["environment"]
     assert environment["HF_MODEL_REVISION"] == DEFAULT_MODEL_REVISION == deployment.exports["model_revision"]
     assert "ALEX_EMBEDDING_PRECISION" not in environment and deployment.exports["precision"] == "fp32"
+    assert "MMS_MAX_RESPONSE_SIZE" not in environment, "the toolkit's own handler answers no jsonlines"
 
 
 def test_instance_endpoints_keep_the_model_servers_worker_count(deploy_component) -> None:
@@ -88,6 +90,7 @@ def test_instance_endpoints_keep_the_model_servers_worker_count(deploy_component
     environment = deploy_component(args).one(MODEL).inputs["primaryContainer"]["environment"]
 
     assert "SAGEMAKER_MODEL_SERVER_WORKERS" not in environment, "one worker per vCPU, inference.py sizes threads"
+    assert environment["MMS_MAX_RESPONSE_SIZE"] == "268435456", "Batch Transform runs on instances"
 
 
 def test_a_hub_token_never_reaches_an_artifact_endpoints_container(deploy_component) -> None:

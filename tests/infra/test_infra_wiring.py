@@ -100,6 +100,8 @@ def test_model_serves_the_packed_model_with_the_huggingface_cpu_image_and_no_hub
             "ALEX_EMBEDDING_MODEL_ID": "sentence-transformers/all-MiniLM-L6-v2",
             "ALEX_EMBEDDING_MODEL_REVISION": DEFAULT_MODEL_REVISION,
             "ALEX_EMBEDDING_PRECISION": "fp32",
+            # 256 MiB: a Batch Transform job's 1 MB jsonlines request answers ~80 MB (docs/container.md).
+            "MMS_MAX_RESPONSE_SIZE": "268435456",
             "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
         },
     }

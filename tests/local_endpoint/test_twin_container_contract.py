@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from local_endpoint import HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
+from local_endpoint.container import handle
 
 
 def request(
@@ -75,3 +76,19 @@ def test_cold_start_makes_ping_and_invocations_unavailable(twin_container: Huggi
     assert ping_status == 503
     assert status == 503
     assert json.loads(body)["type"] == "ServiceUnavailableException"
+
+
+def test_the_handler_gets_str_for_json_and_csv_and_the_model_servers_bytearray_for_any_other_body() -> None:
+    """handler_service.handle decodes application/json and text/csv exactly; any other body stays what
+    multi-model-server's worker read it into, a bytearray, which `isinstance(x, bytes)` does not match."""
+    seen: list[tuple[type, str | None]] = []
+
+    def transform(data: Any, content_type: str | None, accept: str) -> str:
+        seen.append((type(data), content_type))
+        return "ok"
+
+    types = ["application/json", "text/csv", "application/jsonlines", "application/json; charset=utf-8", None]
+    for content_type in types:
+        assert handle(b'{"inputs": "a"}', content_type, None, transform).status == 200
+
+    assert seen == [(str, types[0]), (str, types[1]), (bytearray, types[2]), (bytearray, types[3]), (bytearray, None)]

@@ -541,11 +541,6 @@ def test_without_transform_jobs_the_control_plane_says_how_to_turn_it_on(aws_env
 # --- the deployed handler --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="model_artifact/code/inference.py answers application/jsonlines only from branch batch-handler on; "
-    "remove this marker when it is merged",
-    strict=True,
-)
 def test_the_deployed_handler_embeds_a_corpus_through_a_job(
     deployed_artifact: Path, aws_environment: str, s3: Any, bucket: str
 ) -> None:
