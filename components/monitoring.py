@@ -1,8 +1,10 @@
 """What to watch on the endpoint: its metrics, the alarms built from them, the dashboard and its console URL.
 
 SageMaker publishes invocation metrics under `AWS/SageMaker` with the dimensions `EndpointName` and `VariantName`;
-latencies (`ModelLatency`, `OverheadLatency`, `ModelSetupTime`) are in **microseconds**. Utilisation metrics
-(`CPUUtilization`, `MemoryUtilization`) live under `/aws/sagemaker/Endpoints`.
+latencies (`ModelLatency`, `OverheadLatency`, `ModelSetupTime`) are in **microseconds**. The instance (host)
+metrics (`CPUUtilization`, `MemoryUtilization`, ...) live under `/aws/sagemaker/Endpoints`; the serverless shares
+(`ServerlessConcurrentExecutionsUtilization`, `ServerlessProvisionedConcurrencyUtilization`) are SageMaker's own,
+under `AWS/SageMaker`, although their names end in Utilization too.
 
 `Metric` is what the component's `metric_*()` methods return, and what its own alarms are made of, so an alarm a
 caller adds reads the same numbers as the built-in ones.
@@ -39,6 +41,12 @@ _CONSOLE_BY_PARTITION = {
 HANDLER_FAILING_MIN_INVOCATIONS = 3
 HANDLER_FAILING_SHARE = 0.5
 
+# The instance metrics SageMaker publishes under /aws/sagemaker/Endpoints (SageMaker Developer Guide, "SageMaker AI
+# endpoint instance metrics"); every other endpoint metric is under AWS/SageMaker.
+HOST_METRICS = frozenset(
+    {"CPUUtilization", "MemoryUtilization", "DiskUtilization", "GPUUtilization", "GPUMemoryUtilization"}
+)
+
 # Published for a serverless variant with provisioned concurrency, under AWS/SageMaker with EndpointName and
 # VariantName, "Valid statistics: Average, Max, Min" (SageMaker Developer Guide, "Monitor a serverless endpoint",
 # "Serverless endpoint with Provisioned Concurrency metrics"). The Utilization one is SageMaker's, not the host's.
@@ -51,14 +59,6 @@ PROVISIONED_CONCURRENCY_INVOCATIONS = "ServerlessProvisionedConcurrencyInvocatio
 PROVISIONED_CONCURRENCY_SPILLOVER = "ServerlessProvisionedConcurrencySpilloverInvocations"
 """InvokeEndpoint requests not handled by provisioned concurrency but by on-demand Serverless Inference: the ones
 that may meet a cold start (Count)."""
-PROVISIONED_CONCURRENCY_METRICS = frozenset(
-    {
-        PROVISIONED_CONCURRENCY_EXECUTIONS,
-        PROVISIONED_CONCURRENCY_UTILIZATION,
-        PROVISIONED_CONCURRENCY_INVOCATIONS,
-        PROVISIONED_CONCURRENCY_SPILLOVER,
-    }
-)
 # Spillover for 3 of 4 periods of 5 minutes: sustained, not the minutes a schedule's morning scale-out or a single
 # burst takes (target tracking adds warm capacity within minutes), yet within 20 minutes of warm capacity falling
 # short for real. Maximum, one of the statistics AWS lists for the metric: any spilled request in a period counts.
@@ -124,8 +124,7 @@ class Metric:
 def endpoint_metric(
     endpoint_name: pulumi.Input[str], metric_name: str, statistic: str = "Sum", *, period_s: int = PERIOD_S
 ) -> Metric:
-    host = metric_name.endswith("Utilization") and metric_name not in PROVISIONED_CONCURRENCY_METRICS
-    namespace = ENDPOINT_METRICS_NAMESPACE if host else SAGEMAKER_METRICS_NAMESPACE
+    namespace = ENDPOINT_METRICS_NAMESPACE if metric_name in HOST_METRICS else SAGEMAKER_METRICS_NAMESPACE
     return Metric(metric_name, endpoint_name, statistic, namespace, period_s)
 
 

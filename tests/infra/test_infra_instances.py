@@ -76,8 +76,12 @@ def test_no_cold_start_alarm_and_the_dashboard_shows_instances(deployment: Deplo
         "embedding-model-latency-p90",
     ]
     widgets = json.loads(deployment.one(DASHBOARD).inputs["dashboardBody"])["widgets"]
-    capacity = json.dumps(widgets[3]["properties"]["metrics"])
+    metrics = widgets[3]["properties"]["metrics"]
+    capacity = json.dumps(metrics)
     assert "InvocationsPerInstance" in capacity and "CPUUtilization" in capacity
+    namespaces = {metric[1]: metric[0] for metric in metrics if len(metric) > 2}  # not the math expressions
+    assert namespaces["CPUUtilization"] == "/aws/sagemaker/Endpoints"  # an instance (host) metric
+    assert namespaces["InvocationsPerInstance"] == "AWS/SageMaker"
     assert "Serverless" not in capacity
 
 

@@ -142,6 +142,9 @@ def test_dashboard_shows_invocations_errors_latency_and_concurrency(deployment: 
     assert {"ServerlessConcurrentExecutionsUtilization", "ModelSetupTime"} <= names
     for metric in metrics:
         assert metric[2:6] == ["EndpointName", "alex-embedding-endpoint", "VariantName", "AllTraffic"]
+        # Only the instance (host) metrics are under /aws/sagemaker/Endpoints; the serverless concurrency share,
+        # whose name ends in Utilization too, is SageMaker's own ("Monitor a serverless endpoint").
+        assert metric[0] == "AWS/SageMaker", metric
     assert all(w["properties"]["region"] == "us-east-1" for w in widgets)
     assert deployment.one(ENDPOINT).urn in dashboard.dependencies
 
