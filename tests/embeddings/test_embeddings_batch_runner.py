@@ -156,8 +156,17 @@ def test_run_shards_uploads_starts_waits_and_writes_the_vectors_in_input_order(
         f"job {name}: Completed, 4/4 output shards",
     ]
     assert all(re.search(r", [0-9]+s elapsed, ", line) for line in progress)
-    assert aws.pauses and set(aws.pauses) == {30.0}
+    # Soon at first (a job on the local twin ends within seconds), then twice a minute: 1, 2, 4, 8, 16, 30, 30 s...
+    assert aws.pauses and aws.pauses == [min(2.0**poll, 30.0) for poll in range(len(aws.pauses))]
     assert "wrote 10 vectors to" in err
+
+
+def test_the_wait_polls_soon_at_first_then_twice_a_minute(aws: Setup, tmp_path: Path) -> None:
+    source, _ = corpus(tmp_path, 20)  # 8 shards on 2 instances: the fake answers one shard per poll
+
+    assert batch(aws, "run", str(source), "-o", str(tmp_path / "v.jsonl"), *SETTINGS, "--instance-count", "2", "-y") == 0
+
+    assert aws.pauses == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
 
 
 def test_the_same_run_twice_finds_the_first_job_and_starts_no_second(
