@@ -20,8 +20,10 @@ What AWS documents and the twin does (local_endpoint/transform_work.py has the r
   `Failed` with the first failure as FailureReason (API_TransformOutput: "uploads only the output for
   successfully processed objects. If any object fails in the transform job batch transform marks the job as
   failed");
-- a mini-batch the container answers with a 5xx (or cannot answer) is retried up to
-  `ModelClientConfig.InvocationsMaxRetries` (default 3); a 4xx is the record's fault and is not retried;
+- a mini-batch the container answers with a 5xx (or cannot answer, or does not answer within
+  `ModelClientConfig.InvocationsTimeoutInSeconds`, default 600) is retried up to
+  `ModelClientConfig.InvocationsMaxRetries` (default 3); a 4xx is the record's fault and is not retried. A call
+  past its timeout is abandoned, not interrupted: an in-process model finishes it before it takes the next;
 - StopTransformJob: `Stopping` until the calls under way return, then `Stopped`; nothing more is written.
 What it refuses, clearly, at CreateTransformJob: `ManifestFile` and the other non-prefix data types, `RecordIO` and
 `TFRecord` splits, `DataCaptureConfig`, `https://` S3 URIs, and filters outside local_endpoint/jsonpath_filter.py.
@@ -60,7 +62,12 @@ DEFAULT_LIST_RESULTS = 10
 FAILURE_REASON_LIMIT = 1024
 """FailureReason's maximum length in botocore's shape."""
 
-Invoke = Callable[[bytes, str | None, str | None], ContainerResponse]
+Invoke = Callable[[bytes, str | None, str | None, float], ContainerResponse]
+"""The container's call: body, ContentType, Accept, and the seconds it may take (a container that can give up on
+its own, such as the serving stack's HTTP connection, does; the job gives up on the others)."""
+TIMEOUT_GRACE_S = 1.0
+"""How much longer than InvocationsTimeoutInSeconds the job waits for a call, so that a container that gives up on
+its own at the timeout does so first."""
 
 
 class ApiFailure(Exception):
@@ -443,7 +450,15 @@ class TransformJobs:
             if job.stop.is_set() or object_failed.is_set():
                 raise _Skipped
             try:
-                response = self._invoke(batch.body, plan.content_type, plan.accept)
+                response = _within(
+                    plan.invocation_timeout_s + TIMEOUT_GRACE_S,
+                    lambda: self._invoke(batch.body, plan.content_type, plan.accept, plan.invocation_timeout_s),
+                    f"{job.name}-invoke",
+                )
+            except TimeoutError:  # the job's wait, or the serving stack's connection, gave up
+                limit = f"{plan.invocation_timeout_s:g} s (InvocationsTimeoutInSeconds)"
+                problem = f"ServerError: the model did not answer {batch.lines} within {limit}"
+                continue
             except Exception as error:  # the serving stack's connection, for one
                 problem = f"ServerError: the model did not answer {batch.lines}: {type(error).__name__}: {error}"
                 continue
@@ -457,6 +472,20 @@ class TransformJobs:
             if response.status < 500:
                 break
         raise _CallFailed(problem)
+
+
+def _within(seconds: float, call: Callable[[], ContainerResponse], thread_name: str) -> ContainerResponse:
+    """The call's answer, or TimeoutError after `seconds`; the call then runs on, abandoned, on its own thread."""
+    answer: Future[ContainerResponse] = Future()
+
+    def run() -> None:
+        try:
+            answer.set_result(call())
+        except BaseException as error:  # handed to the waiting job, which reports it
+            answer.set_exception(error)
+
+    threading.Thread(target=run, name=thread_name, daemon=True).start()
+    return answer.result(timeout=seconds)
 
 
 def _s3_location(uri: str, member: str) -> tuple[str, str]:
