@@ -17,10 +17,11 @@ _LISTENING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """Its URL, once it listens; killed afterwards. It gets no AWS_ variables of ours."""
+def moto_server(python: Path | None = None) -> Iterator[str]:
+    """Its URL, once it listens; killed afterwards. It gets no AWS_ variables of ours. `python` is the venv's
+    python whose moto_server runs (default: this one's)."""
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", "0"],
+        [str(Path(python or sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
