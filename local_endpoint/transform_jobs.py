@@ -376,16 +376,22 @@ class TransformJobs:
 
     def _run(self, job: _Job) -> None:
         plan = job.plan
+        # The container's calls run on threads of their own, so a call past its timeout can be abandoned; they are
+        # reused (torch keeps per-thread state), and enough for every try of every mini-batch in flight.
+        invokes = ThreadPoolExecutor(plan.concurrency * (plan.max_retries + 1), thread_name_prefix=f"{job.name}-invoke")
         try:
             with (
                 ThreadPoolExecutor(plan.concurrency, thread_name_prefix=f"{job.name}-object") as objects,
                 ThreadPoolExecutor(plan.concurrency, thread_name_prefix=f"{job.name}-call") as calls,
             ):
-                for future in [objects.submit(self._transform_object, job, key, calls) for key in job.keys]:
+                futures = [objects.submit(self._transform_object, job, key, calls, invokes) for key in job.keys]
+                for future in futures:
                     future.result()
         except Exception as error:  # a bug of the twin's, not of the job: still end the job, and say so
             logger.exception("transform job %s", job.name)
             self._fail(job, f"InternalServerError: the local twin failed: {type(error).__name__}: {error}")
+        finally:
+            invokes.shutdown(wait=False)  # an abandoned call ends when the container answers it
         with self._lock:
             job.status = "Stopped" if job.stop.is_set() else "Failed" if job.failure_reason else "Completed"
             job.ended = job.modified = self._clock()
@@ -399,7 +405,7 @@ class TransformJobs:
                 job.failure_reason = reason[:FAILURE_REASON_LIMIT]
                 job.modified = self._clock()
 
-    def _transform_object(self, job: _Job, key: str, calls: ThreadPoolExecutor) -> None:
+    def _transform_object(self, job: _Job, key: str, calls: ThreadPoolExecutor, invokes: ThreadPoolExecutor) -> None:
         if job.stop.is_set():
             return
         where = f"{job.input_bucket}/{key}"
@@ -415,7 +421,7 @@ class TransformJobs:
         try:
             batches = list(transform_work.mini_batches(records, plan))
             futures: list[tuple[MiniBatch, Future[bytes]]] = [
-                (batch, calls.submit(self._call, job, batch, object_failed)) for batch in batches
+                (batch, calls.submit(self._call, job, batch, object_failed, invokes)) for batch in batches
             ]
             output = []
             for batch, future in futures:
@@ -442,19 +448,18 @@ class TransformJobs:
             return self._fail(job, f"{where}: could not write s3://{job.output_bucket}/{output_key}: {error}")
         logger.info("transform job %s: %s -> s3://%s/%s", job.name, where, job.output_bucket, output_key)
 
-    def _call(self, job: _Job, batch: MiniBatch, object_failed: threading.Event) -> bytes:
-        """One mini-batch to the container, retried on 5xx as InvocationsMaxRetries allows."""
+    def _call(self, job: _Job, batch: MiniBatch, object_failed: threading.Event, invokes: ThreadPoolExecutor) -> bytes:
+        """One mini-batch to the container, retried on 5xx and timeouts as InvocationsMaxRetries allows."""
         plan = job.plan
         problem = ""
         for _ in range(plan.max_retries + 1):
             if job.stop.is_set() or object_failed.is_set():
                 raise _Skipped
             try:
-                response = _within(
-                    plan.invocation_timeout_s + TIMEOUT_GRACE_S,
-                    lambda: self._invoke(batch.body, plan.content_type, plan.accept, plan.invocation_timeout_s),
-                    f"{job.name}-invoke",
+                call = invokes.submit(
+                    self._invoke, batch.body, plan.content_type, plan.accept, plan.invocation_timeout_s
                 )
+                response = call.result(timeout=plan.invocation_timeout_s + TIMEOUT_GRACE_S)
             except TimeoutError:  # the job's wait, or the serving stack's connection, gave up
                 limit = f"{plan.invocation_timeout_s:g} s (InvocationsTimeoutInSeconds)"
                 problem = f"ServerError: the model did not answer {batch.lines} within {limit}"
@@ -472,20 +477,6 @@ class TransformJobs:
             if response.status < 500:
                 break
         raise _CallFailed(problem)
-
-
-def _within(seconds: float, call: Callable[[], ContainerResponse], thread_name: str) -> ContainerResponse:
-    """The call's answer, or TimeoutError after `seconds`; the call then runs on, abandoned, on its own thread."""
-    answer: Future[ContainerResponse] = Future()
-
-    def run() -> None:
-        try:
-            answer.set_result(call())
-        except BaseException as error:  # handed to the waiting job, which reports it
-            answer.set_exception(error)
-
-    threading.Thread(target=run, name=thread_name, daemon=True).start()
-    return answer.result(timeout=seconds)
 
 
 def _s3_location(uri: str, member: str) -> tuple[str, str]:
