@@ -437,6 +437,9 @@ class ServingStack:
         if connection is None:
             connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
             self._local.connection = connection
+        connection.timeout = timeout  # this call's, also on a kept-alive connection opened for another
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
         return connection
 
     def _post(

@@ -161,3 +161,9 @@ def test_an_invocation_the_stack_does_not_answer_in_time_is_a_timeout_error(tmp_
 
         with pytest.raises(TimeoutError):
             stack.invoke(b'{"inputs": "x"}', "application/json", None, timeout=0.2)
+        kept_alive = stack._connection(60.0, fresh=False)  # as an earlier call on this thread left it
+        kept_alive.connect()
+
+        assert stack._connection(0.2, fresh=False) is kept_alive
+        assert kept_alive.sock is not None and kept_alive.sock.gettimeout() == 0.2  # this call's timeout, not 60 s
+        kept_alive.close()
