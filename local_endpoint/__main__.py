@@ -426,8 +426,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{type(error).__name__}: {reason}"
             )
         return _fail(f"cannot load model {args.model!r} for task {args.task!r}: {type(error).__name__}: {reason}")
-    if args.transform_jobs:  # DescribeModel shows the model's environment: the serving stack's, or HF_TASK's
-        environment = container.environment if isinstance(container, serving_stack.ServingStack) else {}
+    if args.transform_jobs:  # DescribeModel shows the model's environment: the serving stack's, else the program's
+        if isinstance(container, serving_stack.ServingStack):
+            environment = dict(container.environment)
+        elif isinstance(container, ArtifactContainer):
+            environment = dict(config.SERVER_POOLING_ENVIRONMENT)
+        else:
+            environment = {}
         environment = {"HF_TASK": args.task, **environment}
         twin_config = dataclasses.replace(twin_config, model_environment=tuple(environment.items()))
     server = TwinServer(sock, container, twin_config)

@@ -29,6 +29,7 @@ from urllib.parse import unquote
 from local_endpoint import codec, runtime_api, transform_jobs
 from local_endpoint.config import TwinConfig
 from local_endpoint.container import ContainerResponse, InvocationContainer
+from local_endpoint.serving_stack import ServingStack
 
 logger = logging.getLogger(__name__)
 
@@ -227,11 +228,16 @@ class TwinApp:
             self._executor, self._invoke_container, body, request.header("Content-Type"), request.header("Accept")
         )
 
-    def _invoke_container(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerResponse:
-        """On a worker thread: the container's call, counted so a forced stop can say what it abandons."""
+    def _invoke_container(
+        self, body: bytes, content_type: str | None, accept: str | None, timeout: float | None = None
+    ) -> ContainerResponse:
+        """On a worker thread: the container's call, counted so a forced stop can say what it abandons. `timeout`
+        (a transform job's InvocationsTimeoutInSeconds) reaches the serving stack's connection."""
         with self._model_calls_lock:
             self._model_calls += 1
         try:
+            if timeout is not None and isinstance(self.container, ServingStack):
+                return self.container.invoke(body, content_type, accept, timeout=timeout)
             return self.container.invoke(body, content_type, accept)
         finally:
             with self._model_calls_lock:

@@ -14,6 +14,12 @@ from local_endpoint import runtime_api
 DEFAULT_ENDPOINT_NAME = "alex-embedding-endpoint"
 DEFAULT_MODEL_NAME = "alex-embedding-model"
 """The model name the transform-job control plane answers to by default (the deployed one is auto-named)."""
+SERVER_POOLING_ENVIRONMENT = (("MMS_MAX_RESPONSE_SIZE", "268435456"),)
+"""What the program adds to the model's environment with `pooling: server`, the mode `--model-artifact` serves
+in-process, and what DescribeModel therefore shows: multi-model-server's response limit, 256 MiB
+(components/constants.py MAX_RESPONSE_BYTES; tests/embeddings/test_embeddings_batch_twin.py holds them equal).
+The in-process twin runs no model server and has no such limit, but a runner reads the model's environment to warn
+of it, and should read what it would read of the deployed model."""
 
 KEEP_ALIVE_TIMEOUT_S = 5.0
 """A connection with no request under way is closed after this long idle, a new one that never sends a byte too

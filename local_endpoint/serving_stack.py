@@ -74,6 +74,9 @@ WORKER_SCRIPT = "mms/model_service_worker.py"
 LOCK_FILE = Path("/tmp/alex-serving-stack.lock")
 MAX_MMS_PORT = 32767  # MMS answers "Invalid port number" above this
 PORT_RANGE = (20000, MAX_MMS_PORT)
+INVOKE_TIMEOUT_S = 120.0
+"""How long an InvokeEndpoint forwarded to the stack may take (SageMaker gives a real-time invocation 60 s); a
+transform job's mini-batch gets its InvocationsTimeoutInSeconds instead."""
 
 IMAGE_ENVIRONMENT: Mapping[str, str] = {
     "PYTHONDONTWRITEBYTECODE": "1",
@@ -434,6 +437,9 @@ class ServingStack:
         if connection is None:
             connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
             self._local.connection = connection
+        connection.timeout = timeout  # this call's, also on a kept-alive connection opened for another
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
         return connection
 
     def _post(
@@ -462,9 +468,12 @@ class ServingStack:
             return ContainerResponse(response.status, payload, response.getheader("Content-Type") or "")
         raise AssertionError("unreachable")
 
-    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> ContainerResponse:
-        """POST /invocations on the stack, as SageMaker forwards InvokeEndpoint to the container."""
-        return self._post(body, content_type, accept, timeout=120.0)
+    def invoke(
+        self, body: bytes, content_type: str | None, accept: str | None, *, timeout: float = INVOKE_TIMEOUT_S
+    ) -> ContainerResponse:
+        """POST /invocations on the stack, as SageMaker forwards InvokeEndpoint (or a transform job's mini-batch,
+        with its InvocationsTimeoutInSeconds as `timeout`) to the container. TimeoutError if no answer in time."""
+        return self._post(body, content_type, accept, timeout=timeout)
 
     def ping(self) -> ContainerResponse:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10.0)

@@ -20,8 +20,10 @@ What AWS documents and the twin does (local_endpoint/transform_work.py has the r
   `Failed` with the first failure as FailureReason (API_TransformOutput: "uploads only the output for
   successfully processed objects. If any object fails in the transform job batch transform marks the job as
   failed");
-- a mini-batch the container answers with a 5xx (or cannot answer) is retried up to
-  `ModelClientConfig.InvocationsMaxRetries` (default 3); a 4xx is the record's fault and is not retried;
+- a mini-batch the container answers with a 5xx (or cannot answer, or does not answer within
+  `ModelClientConfig.InvocationsTimeoutInSeconds`, default 600) is retried up to
+  `ModelClientConfig.InvocationsMaxRetries` (default 3); a 4xx is the record's fault and is not retried. A call
+  past its timeout is abandoned, not interrupted: an in-process model finishes it before it takes the next;
 - StopTransformJob: `Stopping` until the calls under way return, then `Stopped`; nothing more is written.
 What it refuses, clearly, at CreateTransformJob: `ManifestFile` and the other non-prefix data types, `RecordIO` and
 `TFRecord` splits, `DataCaptureConfig`, `https://` S3 URIs, and filters outside local_endpoint/jsonpath_filter.py.
@@ -60,7 +62,12 @@ DEFAULT_LIST_RESULTS = 10
 FAILURE_REASON_LIMIT = 1024
 """FailureReason's maximum length in botocore's shape."""
 
-Invoke = Callable[[bytes, str | None, str | None], ContainerResponse]
+Invoke = Callable[[bytes, str | None, str | None, float], ContainerResponse]
+"""The container's call: body, ContentType, Accept, and the seconds it may take (a container that can give up on
+its own, such as the serving stack's HTTP connection, does; the job gives up on the others)."""
+TIMEOUT_GRACE_S = 1.0
+"""How much longer than InvocationsTimeoutInSeconds the job waits for a call, so that a container that gives up on
+its own at the timeout does so first."""
 
 
 class ApiFailure(Exception):
@@ -369,16 +376,22 @@ class TransformJobs:
 
     def _run(self, job: _Job) -> None:
         plan = job.plan
+        # The container's calls run on threads of their own, so a call past its timeout can be abandoned; they are
+        # reused (torch keeps per-thread state), and enough for every try of every mini-batch in flight.
+        invokes = ThreadPoolExecutor(plan.concurrency * (plan.max_retries + 1), thread_name_prefix=f"{job.name}-invoke")
         try:
             with (
                 ThreadPoolExecutor(plan.concurrency, thread_name_prefix=f"{job.name}-object") as objects,
                 ThreadPoolExecutor(plan.concurrency, thread_name_prefix=f"{job.name}-call") as calls,
             ):
-                for future in [objects.submit(self._transform_object, job, key, calls) for key in job.keys]:
+                futures = [objects.submit(self._transform_object, job, key, calls, invokes) for key in job.keys]
+                for future in futures:
                     future.result()
         except Exception as error:  # a bug of the twin's, not of the job: still end the job, and say so
             logger.exception("transform job %s", job.name)
             self._fail(job, f"InternalServerError: the local twin failed: {type(error).__name__}: {error}")
+        finally:
+            invokes.shutdown(wait=False)  # an abandoned call ends when the container answers it
         with self._lock:
             job.status = "Stopped" if job.stop.is_set() else "Failed" if job.failure_reason else "Completed"
             job.ended = job.modified = self._clock()
@@ -392,7 +405,7 @@ class TransformJobs:
                 job.failure_reason = reason[:FAILURE_REASON_LIMIT]
                 job.modified = self._clock()
 
-    def _transform_object(self, job: _Job, key: str, calls: ThreadPoolExecutor) -> None:
+    def _transform_object(self, job: _Job, key: str, calls: ThreadPoolExecutor, invokes: ThreadPoolExecutor) -> None:
         if job.stop.is_set():
             return
         where = f"{job.input_bucket}/{key}"
@@ -408,7 +421,7 @@ class TransformJobs:
         try:
             batches = list(transform_work.mini_batches(records, plan))
             futures: list[tuple[MiniBatch, Future[bytes]]] = [
-                (batch, calls.submit(self._call, job, batch, object_failed)) for batch in batches
+                (batch, calls.submit(self._call, job, batch, object_failed, invokes)) for batch in batches
             ]
             output = []
             for batch, future in futures:
@@ -435,15 +448,22 @@ class TransformJobs:
             return self._fail(job, f"{where}: could not write s3://{job.output_bucket}/{output_key}: {error}")
         logger.info("transform job %s: %s -> s3://%s/%s", job.name, where, job.output_bucket, output_key)
 
-    def _call(self, job: _Job, batch: MiniBatch, object_failed: threading.Event) -> bytes:
-        """One mini-batch to the container, retried on 5xx as InvocationsMaxRetries allows."""
+    def _call(self, job: _Job, batch: MiniBatch, object_failed: threading.Event, invokes: ThreadPoolExecutor) -> bytes:
+        """One mini-batch to the container, retried on 5xx and timeouts as InvocationsMaxRetries allows."""
         plan = job.plan
         problem = ""
         for _ in range(plan.max_retries + 1):
             if job.stop.is_set() or object_failed.is_set():
                 raise _Skipped
             try:
-                response = self._invoke(batch.body, plan.content_type, plan.accept)
+                call = invokes.submit(
+                    self._invoke, batch.body, plan.content_type, plan.accept, plan.invocation_timeout_s
+                )
+                response = call.result(timeout=plan.invocation_timeout_s + TIMEOUT_GRACE_S)
+            except TimeoutError:  # the job's wait, or the serving stack's connection, gave up
+                limit = f"{plan.invocation_timeout_s:g} s (InvocationsTimeoutInSeconds)"
+                problem = f"ServerError: the model did not answer {batch.lines} within {limit}"
+                continue
             except Exception as error:  # the serving stack's connection, for one
                 problem = f"ServerError: the model did not answer {batch.lines}: {type(error).__name__}: {error}"
                 continue

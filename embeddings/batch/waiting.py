@@ -16,6 +16,10 @@ from embeddings.batch.store import Store
 POLL_INTERVAL_S = 30.0
 """DescribeTransformJob's quota is a few calls per second per account; a job takes minutes. Twice a minute is
 plenty, and a finished job is seen within half a minute."""
+FIRST_POLL_S = 1.0
+"""The first pause; each next one doubles up to POLL_INTERVAL_S. A job that ends within seconds (one found nearly
+done, or a job on the local twin, which has no instances to start) is seen within seconds, for five more
+DescribeTransformJob calls in the first half minute."""
 
 Pause = Callable[[float], None]
 
@@ -66,6 +70,7 @@ def wait(
     interval_s: float = POLL_INTERVAL_S,
 ) -> dict[str, Any]:
     """Poll job `name` until it ends; its last description."""
+    delay = min(FIRST_POLL_S, interval_s)
     try:
         while True:
             job = describe(sagemaker, name)
@@ -77,6 +82,7 @@ def wait(
             )
             if status not in RUNNING:
                 return job
-            pause(interval_s)
+            pause(delay)
+            delay = min(delay * 2, interval_s)
     finally:
         watcher.done()

@@ -23,6 +23,7 @@ from moto import mock_aws
 
 from embeddings.batch.__main__ import console, main
 from embeddings.batch.aws import Clients
+from embeddings.batch.estimate import estimate
 from embeddings.batch.waiting import Watcher
 from embeddings.output import vector_line
 from embeddings.pooling import l2_normalize
@@ -156,8 +157,19 @@ def test_run_shards_uploads_starts_waits_and_writes_the_vectors_in_input_order(
         f"job {name}: Completed, 4/4 output shards",
     ]
     assert all(re.search(r", [0-9]+s elapsed, ", line) for line in progress)
-    assert aws.pauses and set(aws.pauses) == {30.0}
+    # Soon at first (a job on the local twin ends within seconds), then twice a minute: 1, 2, 4, 8, 16, 30, 30 s...
+    assert aws.pauses and aws.pauses == [min(2.0**poll, 30.0) for poll in range(len(aws.pauses))]
     assert "wrote 10 vectors to" in err
+
+
+def test_the_wait_polls_soon_at_first_then_twice_a_minute(aws: Setup, tmp_path: Path) -> None:
+    source, _ = corpus(tmp_path, 20)  # 8 shards on 2 instances: the fake answers one shard per poll
+
+    assert (
+        batch(aws, "run", str(source), "-o", str(tmp_path / "v.jsonl"), *SETTINGS, "--instance-count", "2", "-y") == 0
+    )
+
+    assert aws.pauses == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
 
 
 def test_the_same_run_twice_finds_the_first_job_and_starts_no_second(
@@ -291,6 +303,19 @@ def test_not_on_a_terminal_without_yes_starts_nothing(aws: Setup, tmp_path: Path
     err = capsys.readouterr().err
     assert "not a terminal" in err and "--yes" in err
     assert aws.jobs.created == [] and aws.keys("input/") == []
+
+
+@pytest.mark.parametrize(
+    ("records", "said"),
+    [
+        (300, "about 1s of transform plus start-up, under 0.01 instance-hours"),  # not "1s-1s", "0.00-0.00"
+        (50_000, "about 1m40s-2m59s of transform plus start-up, 0.03-0.05 instance-hours"),
+    ],
+)
+def test_the_estimate_gives_one_figure_where_its_range_rounds_to_one(records: int, said: str) -> None:
+    planned = estimate(records, "ml.c5.xlarge", 1)
+
+    assert planned is not None and planned.describe() == said
 
 
 def test_on_a_terminal_it_shows_the_plan_and_asks(aws: Setup, tmp_path: Path, capsys: Any) -> None:

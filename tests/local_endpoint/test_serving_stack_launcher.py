@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -151,3 +152,18 @@ def test_the_twin_refuses_a_stack_it_cannot_start_in_one_line(
     stderr = capsys.readouterr().err.strip().splitlines()
     assert len(stderr) == 1 and "cannot serve through the container's serving stack: " in stderr[0]
     assert message in stderr[0]
+
+
+def test_an_invocation_the_stack_does_not_answer_in_time_is_a_timeout_error(tmp_path: Path) -> None:
+    port = free_port()  # one the model server would accept
+    with socket.create_server(("127.0.0.1", port)):  # listens (the kernel accepts), never answers
+        stack = ServingStack(None, {}, python=fake_python(tmp_path), port=port)
+
+        with pytest.raises(TimeoutError):
+            stack.invoke(b'{"inputs": "x"}', "application/json", None, timeout=0.2)
+        kept_alive = stack._connection(60.0, fresh=False)  # as an earlier call on this thread left it
+        kept_alive.connect()
+
+        assert stack._connection(0.2, fresh=False) is kept_alive
+        assert kept_alive.sock is not None and kept_alive.sock.gettimeout() == 0.2  # this call's timeout, not 60 s
+        kept_alive.close()

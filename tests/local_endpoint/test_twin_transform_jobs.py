@@ -233,10 +233,12 @@ def test_multi_record_packs_whole_lines_up_to_max_payload_in_mb(
     described = run_job(twin, sagemaker, job_request(bucket, DataProcessing={}))
 
     assert described["TransformJobStatus"] == "Completed"
-    bodies = [body for body, _, _ in container.calls]
+    data = s3.get_object(Bucket=bucket, Key="input/run/big.jsonl")["Body"].read()
+    # MaxConcurrentTransforms 2: two calls are in flight at once, and either may reach the container first.
+    bodies = sorted((body for body, _, _ in container.calls), key=data.index)
     assert [len(body.splitlines()) for body in bodies] == [10, 10, 5]
     assert all(len(body) <= 1024 * 1024 for body in bodies)
-    assert b"".join(bodies) == s3.get_object(Bucket=bucket, Key="input/run/big.jsonl")["Body"].read()
+    assert b"".join(bodies) == data
     assert len(read_lines(s3, bucket, "output/run/big.jsonl.out")) == 25
 
 
@@ -310,6 +312,52 @@ def test_a_server_error_is_retried_as_model_client_config_allows(
     assert "ServerError: 500 for lines 1-2. Message: " in not_retried["FailureReason"]
     assert "Worker died." in not_retried["FailureReason"]
     assert len(container.calls) == 3
+
+
+def test_a_mini_batch_not_answered_within_the_invocation_timeout_is_retried_then_fails_the_job(
+    twin: TwinServer, sagemaker: Any, s3: Any, bucket: str, container: FakeContainer
+) -> None:
+    put_records(s3, bucket, "input/run/shard.jsonl", texts(3, "hold"))
+    container.gate.clear()  # the container never answers, until the test lets it
+    config = {"InvocationsTimeoutInSeconds": 1, "InvocationsMaxRetries": 1}
+
+    described = run_job(twin, sagemaker, job_request(bucket, ModelClientConfig=config))
+    container.gate.set()
+
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"] == (
+        f"{bucket}/input/run/shard.jsonl: ServerError: the model did not answer lines 1-3 within 1 s "
+        "(InvocationsTimeoutInSeconds)"
+    )
+    assert len(container.calls) == 2  # the call and its one retry
+    assert output_keys(s3, bucket) == []
+
+
+def test_the_serving_stack_gets_the_jobs_invocation_timeout_for_its_connection(
+    aws_environment: str, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    from local_endpoint.serving_stack import ServingStack
+
+    class RecordingStack(ServingStack):  # the twin's wiring, without Java: answers as FakeContainer does
+        def __init__(self) -> None:
+            python = tmp_path / "python"
+            python.write_text("#!/bin/sh\n")
+            python.chmod(0o755)
+            super().__init__(None, {}, python=python)
+            self.timeouts: list[float] = []
+
+        def invoke(self, body: bytes, content_type: str | None, accept: str | None, *, timeout: float = 120.0) -> Any:
+            self.timeouts.append(timeout)
+            return FakeContainer().invoke(body, content_type, accept)
+
+    put_records(s3, bucket, "input/run/shard.jsonl", texts(2))
+    stack = RecordingStack()
+    with serve_in_thread(stack, TwinConfig(transform_jobs=True, region=REGION)) as server:
+        config = {"InvocationsTimeoutInSeconds": 1800, "InvocationsMaxRetries": 0}
+        described = run_job(server, client("sagemaker", server.url), job_request(bucket, ModelClientConfig=config))
+
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    assert stack.timeouts == [1800]
 
 
 def test_a_line_over_max_payload_fails_its_object_naming_the_line(

@@ -5,25 +5,19 @@ AWS_ENDPOINT_URL_* variables and dummy credentials, exactly as it would talk to 
 
 from __future__ import annotations
 
-import os
-import re
 import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from local_endpoint import DEFAULT_ENDPOINT_NAME, HuggingFaceContainer, TwinConfig, TwinServer, serve_in_thread
 from local_endpoint.artifact import ArtifactContainer
 from tests.layers import starts_processes
+from tests.moto_process import moto_server
 from tests.paths import MODEL_ARTIFACT_DIR
 from tests.smoke.smoke_support import local_client
-
-_MOTO_LISTENING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -31,35 +25,9 @@ _MOTO_LISTENING = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 def moto_url() -> Iterator[str]:
     """moto's standalone server on a free loopback port, holding an InService endpoint named as the stack names
     it, in REGION (created through its API, as any AWS client would)."""
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={name: value for name, value in os.environ.items() if not name.startswith("AWS_")},
-    )
-    try:
-        assert process.stderr is not None
-        seen = []
-        for line in process.stderr:  # werkzeug logs the port it bound, then its requests
-            seen.append(line)
-            if match := _MOTO_LISTENING.search(line):
-                break
-        else:
-            raise AssertionError(f"moto_server did not start: {''.join(seen)}")
-        url = match.group(1)
-        # Its request log is read and dropped, so a full pipe never blocks the server.
-        threading.Thread(target=_drain, args=(process.stderr,), daemon=True).start()
+    with moto_server() as url:
         _create_endpoint(url)
         yield url
-    finally:
-        process.kill()  # an emulator holding nothing worth a graceful stop
-        process.wait(timeout=30)
-
-
-def _drain(stream: IO[str]) -> None:
-    for _ in stream:
-        pass
 
 
 def _create_endpoint(url: str) -> None:
