@@ -20,6 +20,8 @@ own code. Stages, each under a machine_load.LoadMonitor:
 6. the limit: the model's FLOPs per text (linear layers per token, attention per token pair) at each corpus's
    token counts, times the measured texts/s, against this CPU's fp32 peak.
 
+`--stack-only` runs the export and stage 5 alone (a quick re-check of the deciding figure).
+
 onnxruntime is not a project dependency. Provide it in a folder of its own and name it with --onnx-libs or
 $ALEX_ONNX_LIBS (never into the venv):
 
@@ -329,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--onnx-libs", help=f"folder holding onnxruntime (default: ${LIBS_ENV})")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per speed measurement (default: 5)")
     parser.add_argument("--no-stack", action="store_true", help="skip the serving-stack stage")
+    parser.add_argument("--stack-only", action="store_true", help="only the export and the serving-stack stage")
     args = parser.parse_args(argv)
     libs = onnx_libs(args.onnx_libs)
     note = Progress()
@@ -373,17 +376,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         fused8 = onnx8._replace(session=fused_session, input_names=tuple(i.name for i in fused_session.get_inputs()))
         st = SentenceTransformer(str(model_dir), device="cpu")
 
-        note("gate: 1,050 texts, torch and ORT")
-        verdicts = {
-            name: in_stage(results, f"gate: {name}", lambda m=m: gate(torch_module, torch_model, onnx_module, m))[1]
-            for name, m in (("ORT fp32", onnx8), ("ORT fp32, fused graph", fused8))
-        }
-        results.add(
-            "## Quality gate (1,050 texts, against fp32 torch through inference.py's predict_fn)",
-            "",
-            *(f"- {name}: {verdict}" for name, verdict in verdicts.items()),
-            "",
-        )
+        if not args.stack_only:
+            note("gate: 1,050 texts, torch and ORT")
+            verdicts = {
+                name: in_stage(results, f"gate: {name}", lambda m=m: gate(torch_module, torch_model, onnx_module, m))[1]
+                for name, m in (("ORT fp32", onnx8), ("ORT fp32, fused graph", fused8))
+            }
+            results.add(
+                "## Quality gate (1,050 texts, against fp32 torch through inference.py's predict_fn)",
+                "",
+                *(f"- {name}: {verdict}" for name, verdict in verdicts.items()),
+                "",
+            )
 
         def predictor(module: ModuleType, model: Any) -> Callable[[list[str]], object]:
             return lambda chunk: module.predict_fn(module.EmbeddingRequest(chunk, False, module.MAX_TOKENS), model)
@@ -396,54 +400,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         names = [*contenders, f"SentenceTransformer.encode(batch_size={REQUEST})"]
         texts_by_corpus = corpora(torch_model.tokenizer)
-        rates: dict[str, list[float]] = {}
-        for corpus_name, texts in texts_by_corpus.items():
-            note(f"in-process: {corpus_name}, {len(names)} contenders taking turns, best of {args.repeats}")
-            works = [requests_of(predict, texts) for predict in contenders.values()]
-            works.append(lambda texts=texts: st.encode(texts, batch_size=REQUEST, normalize_embeddings=True))
-            rates[corpus_name] = in_stage(
-                results,
-                f"in-process: {corpus_name}",
-                lambda works=works, texts=texts: best_rates(works, len(texts), args.repeats),
+        if not args.stack_only:
+            rates: dict[str, list[float]] = {}
+            for corpus_name, texts in texts_by_corpus.items():
+                note(f"in-process: {corpus_name}, {len(names)} contenders taking turns, best of {args.repeats}")
+                works = [requests_of(predict, texts) for predict in contenders.values()]
+                works.append(lambda texts=texts: st.encode(texts, batch_size=REQUEST, normalize_embeddings=True))
+                rates[corpus_name] = in_stage(
+                    results,
+                    f"in-process: {corpus_name}",
+                    lambda works=works, texts=texts: best_rates(works, len(texts), args.repeats),
+                )
+            note(f"in-process: one text, {LATENCY_ROUNDS} rounds")
+            one = texts_by_corpus[next(iter(texts_by_corpus))][7]
+            single = [lambda predict=predict: predict([one]) for predict in contenders.values()]
+            single.append(lambda: st.encode([one], normalize_embeddings=True))
+            latencies = in_stage(results, "in-process: one text", lambda: alternating_latencies(single, LATENCY_ROUNDS))
+
+            lines = [
+                f"## In-process speed (texts/s, requests of {REQUEST}, best of {args.repeats} after a warm-up, "
+                "taking turns)",
+                "",
+                "| | " + " | ".join(texts_by_corpus) + " | one text p50 / p95 (ms) |",
+                "|---|" + "---:|" * (len(texts_by_corpus) + 1),
+            ]
+            for index, name in enumerate(names):
+                cells = [f"{rates[c][index]:.1f} ({rates[c][index] / rates[c][0]:.2f}x torch)" for c in texts_by_corpus]
+                lat = f"{statistics.median(latencies[index]):.1f} / {percentile(latencies[index], 0.95):.1f}"
+                lines.append(f"| {name} | " + " | ".join(cells) + f" | {lat} |")
+            results.add(*lines, "")
+
+            note(f"start-up: fresh interpreters, {STARTUP_ROUNDS} each, taking turns")
+            startup = in_stage(results, "start-up", lambda: measure_startup(variant, model_dir, libs, STARTUP_ROUNDS))
+            results.add(
+                f"## Start-up in a fresh interpreter (median of {STARTUP_ROUNDS}, taking turns; seconds)",
+                "",
+                "| | import the handler | import onnxruntime | InferenceSession | model_fn | first answer | total |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+                *(
+                    f"| {name} | {f['import']:.2f} | {f.get('import onnxruntime', 0):.2f} | "
+                    f"{f.get('InferenceSession', 0):.2f} | {f['model_fn']:.2f} | {f['first answer']:.2f} | "
+                    f"{f['total']:.2f} |"
+                    for name, f in startup.items()
+                ),
+                "",
+                f"ORT's model_fn includes import onnxruntime and its own InferenceSession; total = import + model_fn + "
+                f"first answer. ORT - torch: {startup['onnx']['total'] - startup['torch']['total']:+.2f} s "
+                f"(budget < {STARTUP_BUDGET_S:g} s).",
+                "",
             )
-        note(f"in-process: one text, {LATENCY_ROUNDS} rounds")
-        one = texts_by_corpus[next(iter(texts_by_corpus))][7]
-        single = [lambda predict=predict: predict([one]) for predict in contenders.values()]
-        single.append(lambda: st.encode([one], normalize_embeddings=True))
-        latencies = in_stage(results, "in-process: one text", lambda: alternating_latencies(single, LATENCY_ROUNDS))
-
-        lines = [
-            f"## In-process speed (texts/s, requests of {REQUEST}, best of {args.repeats} after a warm-up, "
-            "taking turns)",
-            "",
-            "| | " + " | ".join(texts_by_corpus) + " | one text p50 / p95 (ms) |",
-            "|---|" + "---:|" * (len(texts_by_corpus) + 1),
-        ]
-        for index, name in enumerate(names):
-            cells = [f"{rates[c][index]:.1f} ({rates[c][index] / rates[c][0]:.2f}x torch)" for c in texts_by_corpus]
-            lat = f"{statistics.median(latencies[index]):.1f} / {percentile(latencies[index], 0.95):.1f}"
-            lines.append(f"| {name} | " + " | ".join(cells) + f" | {lat} |")
-        results.add(*lines, "")
-
-        note(f"start-up: fresh interpreters, {STARTUP_ROUNDS} each, taking turns")
-        startup = in_stage(results, "start-up", lambda: measure_startup(variant, model_dir, libs, STARTUP_ROUNDS))
-        results.add(
-            f"## Start-up in a fresh interpreter (median of {STARTUP_ROUNDS}, taking turns; seconds)",
-            "",
-            "| | import the handler | import onnxruntime | InferenceSession | model_fn | first answer | total |",
-            "|---|---:|---:|---:|---:|---:|---:|",
-            *(
-                f"| {name} | {f['import']:.2f} | {f.get('import onnxruntime', 0):.2f} | "
-                f"{f.get('InferenceSession', 0):.2f} | {f['model_fn']:.2f} | {f['first answer']:.2f} | "
-                f"{f['total']:.2f} |"
-                for name, f in startup.items()
-            ),
-            "",
-            f"ORT's model_fn includes import onnxruntime and its own InferenceSession; total = import + model_fn + "
-            f"first answer. ORT - torch: {startup['onnx']['total'] - startup['torch']['total']:+.2f} s "
-            f"(budget < {STARTUP_BUDGET_S:g} s).",
-            "",
-        )
 
         stack: dict[str, Any] = {}
         if not args.no_stack:
@@ -487,33 +492,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             results.add(*lines, "")
 
-        peak = cpu_peak()
-        lines = [
-            "## The limit",
-            "",
-            f"FLOPs: {LINEAR_FLOP_PER_TOKEN / 1e6:.2f} MFLOP per token in the linear layers "
-            f"(2 x {LAYERS} x (4 x {HIDDEN}^2 + 2 x {HIDDEN} x {INTERMEDIATE})) + "
-            f"{ATTENTION_FLOP_PER_TOKEN_PAIR:,} FLOP "
-            f"per token pair in attention (2 x {LAYERS} x 2 x {HIDDEN}); padding not counted. Peak: {peak.formula()}.",
-            "",
-            "| corpus | tokens per text (mean) | useful MFLOP per text | padded tokens, sub-batches of 8 / of 32 | "
-            + " | ".join(names)
-            + " |",
-            "|---|---:|---:|---:|" + "---:|" * len(names),
-        ]
-        for corpus_name, texts in texts_by_corpus.items():
-            counts = token_counts(torch_model.tokenizer, texts)
-            per_text = sum(flop_per_text(n) for n in counts) / len(counts)
-            padded = [padded_tokens(counts, size) / sum(counts) for size in (8, REQUEST)]
-            cells = [
-                f"{per_text * rate / 1e9:.1f} GFLOP/s = {per_text * rate / 1e9 / peak.gflops:.1%}"
-                for rate in rates[corpus_name]
+        if not args.stack_only:
+            peak = cpu_peak()
+            lines = [
+                "## The limit",
+                "",
+                f"FLOPs: {LINEAR_FLOP_PER_TOKEN / 1e6:.2f} MFLOP per token in the linear layers "
+                f"(2 x {LAYERS} x (4 x {HIDDEN}^2 + 2 x {HIDDEN} x {INTERMEDIATE})) + "
+                f"{ATTENTION_FLOP_PER_TOKEN_PAIR:,} FLOP per token pair in attention (2 x {LAYERS} x 2 x {HIDDEN}); "
+                f"padding not counted. Peak: {peak.formula()}.",
+                "",
+                "| corpus | tokens per text (mean) | useful MFLOP per text | padded tokens, sub-batches of 8 / of 32 | "
+                + " | ".join(names)
+                + " |",
+                "|---|---:|---:|---:|" + "---:|" * len(names),
             ]
-            lines.append(
-                f"| {corpus_name} | {statistics.mean(counts):.1f} | {per_text / 1e6:.1f} | "
-                f"{padded[0]:.2f}x / {padded[1]:.2f}x | " + " | ".join(cells) + " |"
-            )
-        results.add(*lines, "")
+            for corpus_name, texts in texts_by_corpus.items():
+                counts = token_counts(torch_model.tokenizer, texts)
+                per_text = sum(flop_per_text(n) for n in counts) / len(counts)
+                padded = [padded_tokens(counts, size) / sum(counts) for size in (8, REQUEST)]
+                cells = [
+                    f"{per_text * rate / 1e9:.1f} GFLOP/s = {per_text * rate / 1e9 / peak.gflops:.1%}"
+                    for rate in rates[corpus_name]
+                ]
+                lines.append(
+                    f"| {corpus_name} | {statistics.mean(counts):.1f} | {per_text / 1e6:.1f} | "
+                    f"{padded[0]:.2f}x / {padded[1]:.2f}x | " + " | ".join(cells) + " |"
+                )
+            results.add(*lines, "")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         report(results, onnxruntime.__version__)  # what was measured, also when a later stage failed
