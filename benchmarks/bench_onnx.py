@@ -25,9 +25,9 @@ own code. Stages, each under a machine_load.LoadMonitor:
 onnxruntime is not a project dependency. Provide it in a folder of its own and name it with --onnx-libs or
 $ALEX_ONNX_LIBS (never into the venv):
 
-    .venv/bin/pip install --no-deps --target /work/onnx-libs onnxruntime==1.32.0 flatbuffers==25.12.19 \
+    .venv/bin/pip install --no-deps --target .build/onnx-libs onnxruntime==1.32.0 flatbuffers==25.12.19 \
         onnx==1.23.2 ml_dtypes==0.7.0
-    ALEX_ONNX_LIBS=/work/onnx-libs .venv/bin/python -m benchmarks.bench_onnx [--repeats N] [--no-stack]
+    ALEX_ONNX_LIBS=.build/onnx-libs .venv/bin/python -m benchmarks.bench_onnx [--repeats N] [--no-stack]
 
 (onnx and ml_dtypes are for torch's exporter only; the serving stack gets onnxruntime and flatbuffers copied into
 the archive's python/ folder.) Not a test: the figures depend on the machine, printed with its load.
@@ -158,7 +158,7 @@ def onnx_libs(explicit: str | None) -> Path:
     if not chosen or not (Path(chosen) / "onnxruntime").is_dir():
         raise SystemExit(
             f"--onnx-libs / ${LIBS_ENV} is {chosen!r}: name a folder holding onnxruntime, e.g. after "
-            "`.venv/bin/pip install --no-deps --target /work/onnx-libs onnxruntime==1.32.0 flatbuffers==25.12.19 "
+            "`.venv/bin/pip install --no-deps --target .build/onnx-libs onnxruntime==1.32.0 flatbuffers==25.12.19 "
             "onnx==1.23.2 ml_dtypes==0.7.0`"
         )
     if str(chosen) not in sys.path:
