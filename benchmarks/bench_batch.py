@@ -207,6 +207,8 @@ def measure(work: Path, model_dir: Path, model: Any, repeats: int, note: Note) -
 
 
 def _clock(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
     if seconds < 3600:
         return f"{seconds / 60:.0f} min"
     if seconds < 48 * 3600:
@@ -271,9 +273,9 @@ def render(result: BatchResult) -> str:
         f"{TRANSFORM_VCPUS} vCPUs; an upper bound, since two of them are hyperthreads of one core), and one "
         "serverless slot as this machine running requests of 32 (AWS publishes no vCPU count for serverless memory "
         "sizes). A job's start-up (instances, image, archive: minutes) is not measured here and comes on top; so "
-        "does the bulk client's own overhead. Prices: "
-        f"{_money(SERVERLESS_3GB.usd * 1000)} per 1,000 {SERVERLESS_3GB.per}s and {_money(C5_XLARGE.usd)} per "
-        f"{C5_XLARGE.per}, both from {C5_XLARGE.source}; read today's on AWS's pricing page.",
+        f"does the bulk client's own overhead. Prices: ${SERVERLESS_3GB.usd:g} per {SERVERLESS_3GB.per} and "
+        f"{_money(C5_XLARGE.usd)} per {C5_XLARGE.per}, both from {C5_XLARGE.source}; read today's on AWS's "
+        "pricing page.",
     ]
     for row in result.payloads:
         per_pair = row.stack_rate
