@@ -230,7 +230,8 @@ def plan_rows(texts_per_s_per_vcpu_pair: float, slot_rate: float) -> list[str]:
             wall = corpus / (instance_rate * fleet)
             rows.append(
                 f"| {corpus:,} | Batch Transform, {fleet} x {TRANSFORM_INSTANCE} | {_clock(wall)} + start-up | "
-                f"{instance_hours:,.1f} instance-hours | {_money(instance_hours * C5_XLARGE.usd)} |"
+                f"{instance_hours:,.1f} instance-hours + {fleet} x start-up | "
+                f"{_money(instance_hours * C5_XLARGE.usd)} + start-up |"
             )
         gb_seconds = corpus / slot_rate * SERVERLESS_MEMORY_GB
         for concurrency in CONCURRENCIES:
@@ -272,7 +273,8 @@ def render(result: BatchResult) -> str:
         f"{TRANSFORM_VCPUS}/{MACHINE_VCPUS} of this {MACHINE_VCPUS}-vCPU machine ({TRANSFORM_INSTANCE} has "
         f"{TRANSFORM_VCPUS} vCPUs; an upper bound, since two of them are hyperthreads of one core), and one "
         "serverless slot as this machine running requests of 32 (AWS publishes no vCPU count for serverless memory "
-        "sizes). A job's start-up (instances, image, archive: minutes) is not measured here and comes on top; so "
+        "sizes). A job's start-up (instances, image, archive: minutes) is not measured here and comes on top, billed "
+        "on every instance of the fleet; so "
         f"does the bulk client's own overhead. Prices: ${SERVERLESS_3GB.usd:g} per {SERVERLESS_3GB.per} and "
         f"{_money(C5_XLARGE.usd)} per {C5_XLARGE.per}, both from {C5_XLARGE.source}; read today's on AWS's "
         "pricing page.",
