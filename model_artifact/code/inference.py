@@ -30,9 +30,9 @@ unset) or `bf16`, which runs the transformer in bfloat16 where the CPU computes 
 and falls back to fp32 elsewhere, since emulated bf16 is slower than fp32 there. Pooling and normalisation stay in
 fp32 either way. docs/precision.md has the measured quality and speed.
 
-Only torch and transformers APIs present in the images' pinned versions are used (and numpy.save for the .npy
-answer: numpy is a requirement of transformers, and the toolkit imports it in the same worker) (torch 2.6.0 with transformers
-5.5.3, and with 4.51.3 in the previous 2.6 image), and nothing is installed at start-up. `worker_threads.py`, beside
+Only torch and transformers APIs present in the images' pinned versions are used (torch 2.6.0 with transformers
+5.5.3, and with 4.51.3 in the previous 2.6 image), plus numpy.save for the .npy answer (transformers requires
+numpy, and the toolkit imports it in the same worker); nothing is installed at start-up. `worker_threads.py`, beside
 this file, gives torch its share of the CPUs in each model-server worker.
 """
 
