@@ -107,11 +107,13 @@ _NOT_FOUND = re.compile(r"^Endpoint \S+ of account \S+ not found")
 
 JSON_TYPE = "application/json"
 # What an endpoint that cannot answer npy says to Accept application/x-npy, inside ModelError's 400 (the model
-# server's JSON error body, where Gson writes ' as \u0027): inference.py before it served npy, and the toolkit's
-# own UnsupportedFormatError for a handler without that type.
+# server's JSON error body, where Gson writes ' as \u0027): inference.py before it served npy; the toolkit's own
+# UnsupportedFormatError for a handler without that type; and numpy's refusal of a ragged token-level answer, when
+# the endpoint pools on the client after all (its JSON answer then gets the client's own error about the mode).
 _NPY_REFUSED = re.compile(
     r"Accept (?:'|\\u0027)application/x-npy(?:'|\\u0027) is not supported"
     r"|Content type application/x-npy is not supported by this framework"
+    r"|setting an array element with a sequence\. The requested array has an inhomogeneous shape"
 )
 
 

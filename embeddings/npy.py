@@ -61,6 +61,11 @@ def read_matrix(body: bytes, dimension: int) -> list[list[float]]:
             f"the .npy answer holds {descr!r} in {'Fortran' if fortran else 'C'} order: expected {_FLOAT32!r} "
             "(little-endian float32) in C order"
         )
+    if isinstance(shape, tuple) and len(shape) == 3 and shape[-1] == dimension:
+        raise ResponseShapeError(
+            f"the .npy answer has shape {shape!r}: token vectors, not one vector per text, so the endpoint pools on "
+            "the client (stack output pooling=client); use pooling='client' or 'auto', or deploy with pooling: server"
+        )
     if (
         not isinstance(shape, tuple)
         or len(shape) != 2

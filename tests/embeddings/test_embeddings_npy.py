@@ -20,6 +20,7 @@ from tests.embeddings.embeddings_fakes import (
     model_error,
     pooled_container,
     request_json,
+    synthetic_container,
     typical_texts,
 )
 
@@ -150,3 +151,28 @@ def test_a_wrong_row_count_names_the_endpoint(sagemaker: FakeSageMaker, make_cli
 
     with pytest.raises(ResponseShapeError, match="one entry per text"):
         make_client(pooling="server").embed(typical_texts(2))
+
+
+def test_a_client_pooling_endpoint_named_server_gets_the_modes_error_not_numpys(
+    sagemaker: FakeSageMaker, make_client: Any
+) -> None:
+    """The toolkit's own handler np.save()s ragged token vectors and fails; the client asks again as JSON, whose
+    token-level answer names the mode."""
+    ragged = (
+        '{\n  "code": 400,\n  "type": "InternalServerException",\n  "message": "setting an array element with a '
+        "sequence. The requested array has an inhomogeneous shape after 2 dimensions. The detected shape was (2, 1) "
+        '+ inhomogeneous part."\n}\n'
+    )
+    sagemaker.answer(model_error(400, ragged), synthetic_container())
+
+    with pytest.raises(ResponseShapeError, match="pooling='server' expects one pooled vector per text"):
+        make_client(pooling="server").embed(typical_texts(2))
+    assert accepts(sagemaker) == [NPY, JSON]
+
+
+def test_a_token_level_npy_answer_names_the_mode(sagemaker: FakeSageMaker, make_client: Any) -> None:
+    tokens = npy_bytes([ROW] * 5, shape=(1, 5, DIMENSION))
+    sagemaker.answer(http_response(200, tokens, {"Content-Type": NPY}))
+
+    with pytest.raises(ResponseShapeError, match=r"shape \(1, 5, 384\): token vectors.*pooling=client"):
+        make_client(pooling="server").embed(["one text"])
