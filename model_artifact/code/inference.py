@@ -54,7 +54,7 @@ from transformers import AutoModel, AutoTokenizer
 MAX_TOKENS = 256  # what sentence-transformers uses for all-MiniLM-L6-v2 (max_seq_length)
 MIN_TOKENS = 2  # [CLS] and [SEP]; below this the tokenizer silently stops truncating
 # Texts per JSON request. The answer is <= 2.5 MB as JSON (<= 9.6 kB a text) and 0.4 MB as npy (1.5 kB a text),
-# under the serverless 4 MB either way; what binds is time: 256 texts of 256 tokens take 16-39 s on two shared
+# under the serverless 4 MB either way; what binds is time: 256 texts of 256 tokens take 16-43 s on two shared
 # cores (docs/client.md, Limits), against SageMaker's 60 s per invocation, so npy's smaller answer buys no more.
 MAX_TEXTS = 256
 # Texts are sorted by token count and cut into sub-batches of at most this many padded tokens (texts x the longest
