@@ -54,13 +54,13 @@ from transformers import AutoModel, AutoTokenizer
 MAX_TOKENS = 256  # what sentence-transformers uses for all-MiniLM-L6-v2 (max_seq_length)
 MIN_TOKENS = 2  # [CLS] and [SEP]; below this the tokenizer silently stops truncating
 # Texts per JSON request. The answer is <= 2.5 MB as JSON (<= 9.6 kB a text) and 0.4 MB as npy (1.5 kB a text),
-# under the serverless 4 MB either way; what binds is time: 256 texts of 256 tokens take 16-43 s on two shared
+# under the serverless 4 MB either way; what binds is time: 256 texts of 256 tokens take 7-43 s on two shared
 # cores (docs/client.md, Limits), against SageMaker's 60 s per invocation, so npy's smaller answer buys no more.
 MAX_TEXTS = 256
 # Texts are sorted by token count and cut into sub-batches of at most this many padded tokens (texts x the longest
 # text's tokens, as TEI's max_batch_tokens): short texts are not padded to a long one's length, and uniform short
 # texts still give torch large matrices. Chosen by measurement (benchmarks/bench_answer_formats.py).
-MAX_BATCH_TOKENS = 1024
+MAX_BATCH_TOKENS = 512
 JSON_TYPE = "application/json"
 NPY_TYPE = "application/x-npy"  # sagemaker_inference.content_types.NPY: numpy's .npy format, float32 (n, 384)
 JSONLINES_TYPE = "application/jsonlines"
