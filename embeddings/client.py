@@ -36,7 +36,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from embeddings import hints, settings
+from embeddings import hints, npy, settings
 from embeddings.batching import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAYLOAD_BUDGET_BYTES,
@@ -105,6 +105,28 @@ enough to keep every slot busy while one batch waits out a retry, bounded so mem
 # SageMaker Runtime's answer for a name it does not know: "Endpoint NAME of account ID not found."
 _NOT_FOUND = re.compile(r"^Endpoint \S+ of account \S+ not found")
 
+JSON_TYPE = "application/json"
+# What an endpoint that cannot answer npy says to Accept application/x-npy, inside ModelError's 400 (the model
+# server's JSON error body, where Gson writes ' as \u0027): inference.py before it served npy; the toolkit's own
+# UnsupportedFormatError for a handler without that type; and numpy's refusal of a ragged token-level answer, when
+# the endpoint pools on the client after all (its JSON answer then gets the client's own error about the mode).
+_NPY_REFUSED = re.compile(
+    r"Accept (?:'|\\u0027)application/x-npy(?:'|\\u0027) is not supported"
+    r"|Content type application/x-npy is not supported by this framework"
+    r"|setting an array element with a sequence\. The requested array has an inhomogeneous shape"
+)
+
+
+def _refuses_npy(error: BaseException) -> bool:
+    """The endpoint's handler refused Accept application/x-npy (a 400 naming it), so JSON will do instead."""
+    if not isinstance(error, ClientError):
+        return False
+    response: dict[str, Any] = error.response
+    if response.get("Error", {}).get("Code") != "ModelError" or response.get("OriginalStatusCode") != 400:
+        return False
+    text = f"{response.get('Error', {}).get('Message', '')} {response.get('OriginalMessage', '')}"
+    return _NPY_REFUSED.search(text) is not None
+
 
 def _pushed_back(fault: Fault) -> bool:
     """The endpoint is at capacity (throttling) or still starting (cold start): fewer invocations at once."""
@@ -144,6 +166,10 @@ def make_runtime_client(region_name: str | None = None, *, session: boto3.sessio
         raise ConfigurationError(f"AWS profile not found: {error}") from error
     except BotoCoreError as error:  # e.g. InvalidRegionError for "--region 'eu west 1'"
         raise ConfigurationError(f"cannot create the SageMaker Runtime client: {error}") from error
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _flatten(batches: Generator[list[list[float]], None, None]) -> Generator[list[float], None, None]:
@@ -209,6 +235,10 @@ class EmbeddingClient:
         self._batches_planned = 0  # orders the evidence about the mode when answers arrive out of order
         self._mode_evidence = 0
         self._endpoint_concurrency: int | None = None
+        # Server pooling asks for float32 .npy answers (1.5 kB a text instead of ~8 kB of JSON) until the endpoint
+        # refuses them once (an endpoint deployed before it served npy); then JSON for the client's lifetime.
+        # `client` and `auto` ask for JSON: token-level answers are ragged, and `auto` learns the mode from them.
+        self._answer_type = npy.MEDIA_TYPE if self.pooling == "server" else JSON_TYPE
         # HTTP requests sent, retries included; lets callers and tests see what a call cost.
         self.requests_sent = 0
 
@@ -277,7 +307,14 @@ class EmbeddingClient:
                 f"{len(body):,}-byte request is over the {self.limits.max_request_bytes:,}-byte budget; "
                 "send fewer or shorter texts (embed() batches automatically)"
             )
-        return self._invoke(body)
+        return self._invoke(body, accept=JSON_TYPE)[0]
+
+    @property
+    def answer_type(self) -> str:
+        """The Accept type this client asks for now: application/x-npy (server pooling, until the endpoint refuses
+        it) or application/json."""
+        with self._lock:
+            return self._answer_type
 
     def _plan(self, items: list[str], start: int) -> tuple[Batch, int]:
         """The next batch from `start`, planned with what is known of the mode now, and its planning sequence."""
@@ -361,13 +398,22 @@ class EmbeddingClient:
         run: Run | None = None,
     ) -> list[list[float]]:
         chunk = items[batch.start : batch.stop]
-        payload = self._parse(self._invoke(encode_request(chunk), limit, run))
+        answer, content_type = self._invoke(encode_request(chunk), limit, run, accept=self.answer_type)
+        matrix = _media_type(content_type) == npy.MEDIA_TYPE
+        payload = self._read_npy(answer) if matrix else self._parse(answer)
         try:
             vectors = sentence_vectors(payload, len(chunk), self.limits.dimension, first_index=batch.start)
         except ResponseShapeError as error:
             raise type(error)(f"endpoint {self.endpoint_name!r}: {error}", index=error.index) from error
-        self._check_shape(payload, sequence, batch.start)
+        if not matrix:  # a matrix holds one vector per text by its shape
+            self._check_shape(payload, sequence, batch.start)
         return vectors
+
+    def _read_npy(self, body: bytes) -> list[list[float]]:
+        try:
+            return npy.read_matrix(body, self.limits.dimension)
+        except ResponseShapeError as error:
+            raise ResponseShapeError(f"endpoint {self.endpoint_name!r}: {error}") from error
 
     def _check_shape(self, payload: list[Any], sequence: int, first_index: int) -> None:
         """Hold the endpoint to the mode it was named with, or learn the mode from its answer (`auto`).
@@ -451,13 +497,17 @@ class EmbeddingClient:
         except ValueError as error:
             raise ResponseShapeError(f"endpoint {self.endpoint_name!r} did not answer JSON: {body[:200]!r}") from error
 
-    def _invoke(self, body: bytes, limit: AdaptiveLimit | None = None, run: Run | None = None) -> bytes:
-        """One invocation, retried on transient faults until `max_wait_s` has passed since the first attempt.
+    def _invoke(
+        self, body: bytes, limit: AdaptiveLimit | None = None, run: Run | None = None, *, accept: str = JSON_TYPE
+    ) -> tuple[bytes, str]:
+        """One invocation, retried on transient faults until `max_wait_s` has passed since the first attempt; the
+        answer and its content type.
 
         Each attempt has its own wall-clock deadline, `invocation_timeout_s`; no attempt starts after max_wait_s,
         so a call ends within max_wait_s + invocation_timeout_s (plus the connect timeout, at worst). Failures to
         connect at all are retried only briefly (see CONNECTION_ATTEMPTS). Under a bulk `run`, each attempt waits
-        for a permit from `limit`, and throttling answers tighten it.
+        for a permit from `limit`, and throttling answers tighten it. An endpoint that refuses Accept
+        application/x-npy is asked again at once for JSON, and from then on only for JSON.
         """
         started = self._clock()
         attempt = 0
@@ -470,16 +520,20 @@ class EmbeddingClient:
                 self.requests_sent += 1
             attempt_started = self._clock()
             try:
-                outcome = self._attempt(body, run)
+                outcome = self._attempt(body, run, accept)
             except BaseException:
                 if limit is not None:
                     limit.release(ticket, pushed_back=False)
                 raise
             if limit is not None:
-                limit.release(ticket, pushed_back=not isinstance(outcome, bytes) and _pushed_back(outcome[0]))
-            if isinstance(outcome, bytes):
-                return outcome
+                limit.release(ticket, pushed_back=isinstance(outcome[0], Fault) and _pushed_back(outcome[0]))
+            if not isinstance(outcome[0], Fault):
+                return outcome[0], str(outcome[1])
             fault, last_error = outcome
+            if accept == npy.MEDIA_TYPE and _refuses_npy(last_error):
+                self._stop_asking_for_npy()
+                accept = JSON_TYPE
+                continue
             if not fault.transient:
                 raise self._permanent(fault) from last_error
             now = self._clock()
@@ -524,8 +578,20 @@ class EmbeddingClient:
         if run is not None:
             run.check()
 
-    def _attempt(self, body: bytes, run: Run | None = None) -> bytes | tuple[Fault, BaseException]:
-        """One HTTP attempt under the invocation deadline: the answer, or what went wrong."""
+    def _stop_asking_for_npy(self) -> None:
+        with self._lock:
+            changed = self._answer_type != JSON_TYPE
+            self._answer_type = JSON_TYPE
+        if changed:
+            logger.info(
+                "endpoint %s does not answer application/x-npy (deployed before it did): asking for JSON from now on",
+                self.endpoint_name,
+            )
+
+    def _attempt(
+        self, body: bytes, run: Run | None = None, accept: str = JSON_TYPE
+    ) -> tuple[bytes, str] | tuple[Fault, BaseException]:
+        """One HTTP attempt under the invocation deadline: the answer and its content type, or what went wrong."""
         with attempt_deadline(self.invocation_timeout_s) as deadline:
             if run is not None:
                 run.add(deadline)
@@ -533,11 +599,11 @@ class EmbeddingClient:
                 response = self._runtime.invoke_endpoint(
                     EndpointName=self.endpoint_name,
                     Body=body,
-                    ContentType="application/json",
-                    Accept="application/json",
+                    ContentType=JSON_TYPE,
+                    Accept=accept,
                 )
                 answer: bytes = response["Body"].read()
-                return answer
+                return answer, str(response.get("ContentType") or JSON_TYPE)
             except _CREDENTIAL_ERRORS as error:
                 raise self._no_credentials(error) from error
             except (ClientError, BotoCoreError) as error:

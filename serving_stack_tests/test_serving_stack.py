@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 import tarfile
 import time
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from embeddings.npy import read_matrix
 from embeddings.pooling import sentence_vectors
 from local_endpoint.artifact import import_user_module
 from local_endpoint.container import ContainerResponse
@@ -37,6 +39,7 @@ from tests.fake_hub import DEFAULT_COMMIT, FakeHub
 from tests.paths import MODEL_ARTIFACT_DIR
 
 JSON = "application/json"
+NPY = "application/x-npy"
 DIMENSIONS = 384
 MIN_COSINE = 0.9999
 
@@ -115,6 +118,29 @@ def test_a_list_answers_one_vector_per_text_in_order(served: Served) -> None:
 
     for index, vector in enumerate(vectors):
         assert cosine(vector, served.reference(f"list{index}")) >= MIN_COSINE, LIST_TEXTS[index]
+
+
+def test_accept_npy_answers_what_the_pooling_mode_promises(served: Served) -> None:
+    """Server pooling: a float32 (texts, 384) .npy whose values are the JSON answer's, bit for bit, labelled
+    application/x-npy by the toolkit, passed through the model server unchanged. Client pooling (the toolkit's own
+    feature-extraction handler) np.save()s the token-level answer: texts of different token counts are ragged,
+    which numpy refuses, so a list is a 400; that is why the client asks for npy only in server pooling."""
+    body = json.dumps({"inputs": LIST_TEXTS, "parameters": CLIENT_PARAMETERS}).encode()
+    response = served.stack.invoke(body, JSON, NPY)
+    if served.case.pooling == "client":
+        assert response.status == 400, response.body[:300]
+        assert "inhomogeneous" in json.loads(response.body)["message"]
+        return
+    assert response.status == 200 and response.content_type == NPY, response.body[:300]
+    matrix = read_matrix(response.body, DIMENSIONS)
+    as_json = json.loads(served.stack.invoke(body, JSON, JSON).body)
+    assert len(matrix) == len(LIST_TEXTS)
+    assert all(
+        struct.pack("<384f", *row) == struct.pack("<384f", *item[0][0])
+        for row, item in zip(matrix, as_json, strict=True)
+    )
+    single = served.stack.invoke(json.dumps({"inputs": TUTORIAL_TEXT}).encode(), JSON, NPY)
+    assert len(read_matrix(single.body, DIMENSIONS)) == 1
 
 
 def test_a_long_text_is_cut_at_256_tokens(served: Served) -> None:

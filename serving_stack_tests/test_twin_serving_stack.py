@@ -122,11 +122,18 @@ def test_boto3_gets_the_stacks_sentence_vector(twin: RunningTwin) -> None:
     assert cosine(result[0][0], twin.references["sentence"]["tutorial"]) >= MIN_COSINE
 
 
-def test_the_projects_client_embeds_through_the_stack(twin: RunningTwin) -> None:
-    client = EmbeddingClient(endpoint_name=ENDPOINT, runtime_client=twin.runtime())
+@pytest.mark.parametrize(("pooling", "answer_type"), [("auto", "application/json"), ("server", "application/x-npy")])
+def test_the_projects_client_embeds_through_the_stack(twin: RunningTwin, pooling: str, answer_type: str) -> None:
+    runtime = twin.runtime()
+    types: list[str] = []
+    runtime.meta.events.register(
+        "after-call.sagemaker-runtime.InvokeEndpoint", lambda parsed, **_: types.append(parsed["ContentType"])
+    )
+    client = EmbeddingClient(endpoint_name=ENDPOINT, runtime_client=runtime, pooling=pooling)
 
     vectors = client.embed(LIST_TEXTS)
 
+    assert types == [answer_type] and client.answer_type == answer_type  # npy asked for, answered, and kept
     for index, vector in enumerate(vectors):
         assert cosine(vector, twin.references["sentence"][f"list{index}"]) >= MIN_COSINE
 

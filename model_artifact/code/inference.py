@@ -10,7 +10,9 @@ It computes exactly what sentence-transformers computes for all-MiniLM-L6-v2: to
 attention-masked mean of the last hidden state, L2-normalised. The answer keeps the token-level nesting of the
 feature-extraction pipeline with a single "token", the sentence vector, so every existing caller keeps working:
 a string answers `[[v]]` (`result[0][0]` is `v`), a list answers `[[[v1]], [[v2]], ...]`; mean-pooling that
-answer gives `v` back.
+answer gives `v` back. A caller that sends Accept application/x-npy gets the same vectors as numpy's .npy instead:
+a float32 (n, 384) array, one row per text in order (a string is n = 1), 1.5 kB a text instead of ~8 kB of JSON;
+its values are the JSON answer's, bit for bit (JSON prints each float32 widened to a Python float).
 
 SageMaker Batch Transform sends `application/jsonlines` (SplitType=Line, BatchStrategy=MultiRecord packs as many
 lines as fit in MaxPayloadInMB into one request): one JSON object per line, the text under "inputs", other keys
@@ -29,12 +31,14 @@ and falls back to fp32 elsewhere, since emulated bf16 is slower than fp32 there.
 fp32 either way. docs/precision.md has the measured quality and speed.
 
 Only torch and transformers APIs present in the images' pinned versions are used (torch 2.6.0 with transformers
-5.5.3, and with 4.51.3 in the previous 2.6 image), and nothing is installed at start-up. `worker_threads.py`, beside
+5.5.3, and with 4.51.3 in the previous 2.6 image), plus numpy.save for the .npy answer (transformers requires
+numpy, and the toolkit imports it in the same worker); nothing is installed at start-up. `worker_threads.py`, beside
 this file, gives torch its share of the CPUs in each model-server worker.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -49,10 +53,16 @@ from transformers import AutoModel, AutoTokenizer
 
 MAX_TOKENS = 256  # what sentence-transformers uses for all-MiniLM-L6-v2 (max_seq_length)
 MIN_TOKENS = 2  # [CLS] and [SEP]; below this the tokenizer silently stops truncating
-MAX_TEXTS = 256  # ~2.4 MB of answer at <= 9.3 kB per text, under the serverless 4 MB limit (JSON mode only)
-# Texts are sorted by token count and run this many at a time, so short texts are not padded to a long one's length.
-SUB_BATCH_SIZE = 8
+# Texts per JSON request. The answer is <= 2.5 MB as JSON (<= 9.6 kB a text) and 0.4 MB as npy (1.5 kB a text),
+# under the serverless 4 MB either way; what binds is time: 256 texts of 256 tokens take 7-43 s on two shared
+# cores (docs/client.md, Limits), against SageMaker's 60 s per invocation, so npy's smaller answer buys no more.
+MAX_TEXTS = 256
+# Texts are sorted by token count and cut into sub-batches of at most this many padded tokens (texts x the longest
+# text's tokens, as TEI's max_batch_tokens): short texts are not padded to a long one's length, and uniform short
+# texts still give torch large matrices. Chosen by measurement (benchmarks/bench_answer_formats.py).
+MAX_BATCH_TOKENS = 512
 JSON_TYPE = "application/json"
+NPY_TYPE = "application/x-npy"  # sagemaker_inference.content_types.NPY: numpy's .npy format, float32 (n, 384)
 JSONLINES_TYPE = "application/jsonlines"
 # jsonlines requests are tokenized and embedded this many texts at a time (sorted by length within the chunk).
 LINES_CHUNK = 512
@@ -101,6 +111,13 @@ class EmbeddingRequest(NamedTuple):
     texts: list[str]
     single: bool
     max_length: int
+
+
+class SentenceVectors(NamedTuple):
+    """The answer to an EmbeddingRequest: one float32 row per text, in request order, and whether it was one string."""
+
+    vectors: Any
+    single: bool
 
 
 class LinesRequest(NamedTuple):
@@ -350,26 +367,38 @@ def _show_text(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def predict_fn(data: EmbeddingRequest | LinesRequest, model: SentenceEncoder) -> Any:
+def predict_fn(data: EmbeddingRequest | LinesRequest, model: SentenceEncoder) -> SentenceVectors | LineVectors:
     """Embed the texts shortest first in sub-batches padded on the right; answer in the request's order."""
     if isinstance(data, LinesRequest):
         return _predict_lines(data, model)
-    vectors = _embed_texts(model, data.texts, data.max_length)
-    if data.single:
-        return [vectors]
-    return [[[vector]] for vector in vectors]
+    return SentenceVectors(_embed_texts(model, data.texts, data.max_length), data.single)
 
 
-def _embed_texts(model: SentenceEncoder, texts: list[str], max_length: int) -> list[list[float]]:
+def sub_batches(lengths: list[int], max_batch_tokens: int) -> list[list[int]]:
+    """Indexes into `lengths`, shortest first, cut so that each sub-batch's texts x its longest length (the tokens
+    it computes, padding included) stays within `max_batch_tokens`; a text longer than the budget runs alone."""
+    order = sorted(range(len(lengths)), key=lambda index: lengths[index])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        if current and (len(current) + 1) * lengths[index] > max_batch_tokens:
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _embed_texts(model: SentenceEncoder, texts: list[str], max_length: int) -> Any:
+    """A float32 (texts x dimensions) tensor, rows in the order of `texts`."""
     encoded = model.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    order = sorted(range(len(encoded)), key=lambda index: len(encoded[index]))
-    vectors: list[list[float]] = [[] for _ in encoded]
+    rows: list[Any] = [None] * len(encoded)
     with torch.inference_mode():
-        for start in range(0, len(order), SUB_BATCH_SIZE):
-            chunk = order[start : start + SUB_BATCH_SIZE]
+        for chunk in sub_batches([len(ids) for ids in encoded], MAX_BATCH_TOKENS):
             for index, vector in zip(chunk, _embed(model, [encoded[i] for i in chunk]), strict=True):
-                vectors[index] = vector
-    return vectors
+                rows[index] = vector
+    return torch.stack(rows)
 
 
 def _predict_lines(data: LinesRequest, model: SentenceEncoder) -> LineVectors:
@@ -380,12 +409,11 @@ def _predict_lines(data: LinesRequest, model: SentenceEncoder) -> LineVectors:
     """
     rows: list[Any] = []
     for start in range(0, len(data.texts), LINES_CHUNK):
-        vectors = _embed_texts(model, data.texts[start : start + LINES_CHUNK], MAX_TOKENS)
-        rows.append(torch.tensor(vectors, dtype=torch.float32))
+        rows.append(_embed_texts(model, data.texts[start : start + LINES_CHUNK], MAX_TOKENS))
     return LineVectors(torch.cat(rows))
 
 
-def _embed(encoder: SentenceEncoder, rows: list[list[int]]) -> list[list[float]]:
+def _embed(encoder: SentenceEncoder, rows: list[list[int]]) -> Any:
     """Masked mean of the last hidden state, L2-normalised, as sentence-transformers' Pooling and Normalize do."""
     width = max(len(row) for row in rows)
     input_ids = torch.full((len(rows), width), encoder.tokenizer.pad_token_id or 0, dtype=torch.long)
@@ -399,23 +427,47 @@ def _embed(encoder: SentenceEncoder, rows: list[list[int]]) -> list[list[float]]
     hidden = encoder.model(**inputs).last_hidden_state.float()  # pooling in fp32 whatever the model's precision
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
     mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(mean, p=2, dim=1).tolist()
+    return torch.nn.functional.normalize(mean, p=2, dim=1)
 
 
-def output_fn(prediction: Any, accept: str) -> str:
-    """Compact JSON, as the toolkit writes it; a vector that is not finite is an error, never an answer."""
+def output_fn(prediction: SentenceVectors | LineVectors, accept: str) -> str | bytes:
+    """Compact JSON, as the toolkit writes it, or .npy bytes for Accept application/x-npy; a vector that is not
+    finite is an error, never an answer.
+
+    The toolkit labels the answer with the Accept it passed here, verbatim, and the model server sends bytes on
+    unchanged, so an npy answer arrives as Content-Type application/x-npy.
+    """
     media_type = _media_type(accept)
     if isinstance(prediction, LineVectors):
         # The toolkit has already turned a missing or */* Accept into application/json.
         if media_type not in (JSONLINES_TYPE, JSON_TYPE):
             raise ValueError(f"Accept {accept!r} is not supported for {JSONLINES_TYPE}: it answers {JSONLINES_TYPE}")
         return _lines_answer(prediction)
+    if media_type == NPY_TYPE:
+        return _npy_answer(prediction.vectors)
     if media_type != JSON_TYPE:
         raise ValueError(
-            f"Accept {accept!r} is not supported: this endpoint answers {JSON_TYPE} ({JSONLINES_TYPE} only to a "
-            f"Content-Type {JSONLINES_TYPE} request)"
+            f"Accept {accept!r} is not supported: this endpoint answers {JSON_TYPE} or {NPY_TYPE} ({JSONLINES_TYPE} "
+            f"only to a Content-Type {JSONLINES_TYPE} request)"
         )
-    return _dumps(prediction)
+    # The feature-extraction pipeline's token-level nesting with one "token": a string answers [[v]], a list
+    # [[[v1]], [[v2]], ...].
+    vectors = prediction.vectors.tolist()
+    return _dumps([vectors] if prediction.single else [[[vector]] for vector in vectors])
+
+
+def _npy_answer(vectors: Any) -> bytes:
+    """numpy's .npy of the float32 (texts x dimensions) matrix: the JSON answer's values, bit for bit.
+
+    A single string answers shape (1, dimensions) too: one row per text, whatever the request's form.
+    """
+    import numpy  # transformers depends on it; imported here so that JSON callers never need it
+
+    if not bool(torch.isfinite(vectors).all()):
+        raise ValueError("the model produced a vector that is not finite (NaN or infinity): no answer")
+    buffer = io.BytesIO()
+    numpy.save(buffer, numpy.ascontiguousarray(vectors.numpy(), dtype="<f4"), allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _dumps(value: Any) -> str:

@@ -58,6 +58,19 @@ def test_npy_accept_is_served_for_a_single_text(twin: TwinServer) -> None:
     assert body.startswith(b"\x93NUMPY")
 
 
+def test_npy_accept_is_refused_for_texts_of_different_token_counts_as_the_container_refuses_it(
+    twin: TwinServer,
+) -> None:
+    """The toolkit np.save()s the token-level answer, which is ragged for texts of different lengths: numpy
+    refuses it, and the handler answers 400 (serving_stack_tests check the real stack answers the same)."""
+    payload = json.dumps({"inputs": ["short", "a somewhat longer text"]}).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/x-npy"}
+    status, _, body = request(twin, "POST", "/invocations", payload, headers)
+
+    assert status == 400
+    assert "inhomogeneous" in json.loads(body)["message"]
+
+
 def test_csv_input_with_an_inputs_header_is_decoded(twin: TwinServer) -> None:
     payload = b"inputs\nfirst text\nsecond text\n"
     status, _, body = request(twin, "POST", "/invocations", payload, {"Content-Type": "text/csv"})

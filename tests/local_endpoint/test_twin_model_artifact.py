@@ -6,6 +6,7 @@ The archive is packed by components.model_artifact, the Pulumi program's packer,
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -41,6 +42,55 @@ def test_boto3_gets_the_sentence_vector_at_0_0_for_a_string(
     result = json.loads(response["Body"].read())
     assert len(result) == 1 and len(result[0]) == 1 and len(result[0][0]) == DIMENSIONS  # [[v]]
     assert cosine(result[0][0], reference(sentence_transformer, ["vectorize me"])[0]) >= 0.9999
+
+
+def numpy_deserializer(stream: Any, content_type: str) -> Any:
+    """What the SageMaker Python SDK's NumpyDeserializer (sagemaker/base_deserializers.py) does with an answer,
+    line for line: the `sagemaker` package itself brings 49 packages (pandas, scipy, paramiko...) for these."""
+    import numpy as np
+
+    try:
+        if content_type == "application/x-npy":
+            return np.load(io.BytesIO(stream.read()), allow_pickle=True)
+    finally:
+        stream.close()
+    raise ValueError(f"NumpyDeserializer cannot read content type {content_type}.")
+
+
+def test_the_sdks_numpy_deserializer_reads_the_npy_answer_as_the_json_answers_vectors(
+    artifact_twin: TwinServer, sentence_transformer: Any
+) -> None:
+    runtime = runtime_client(artifact_twin.url)
+    texts = [EDGE_TEXTS["cjk"], "vectorize me", EDGE_TEXTS["long"]]
+    body = json.dumps({"inputs": texts})
+
+    answer = runtime.invoke_endpoint(
+        EndpointName=DEFAULT_ENDPOINT_NAME, ContentType="application/json", Accept="application/x-npy", Body=body
+    )
+    as_json = runtime.invoke_endpoint(EndpointName=DEFAULT_ENDPOINT_NAME, ContentType="application/json", Body=body)
+
+    assert answer["ContentType"] == "application/x-npy"
+    matrix = numpy_deserializer(answer["Body"], answer["ContentType"])
+    assert matrix.dtype.str == "<f4" and matrix.shape == (3, DIMENSIONS)
+    expected = [item[0][0] for item in json.loads(as_json["Body"].read())]
+    assert matrix.tolist() == expected  # float32 widened to Python floats: the JSON answer's numbers exactly
+    for vector, reference_vector in zip(matrix.tolist(), reference(sentence_transformer, texts), strict=True):
+        assert cosine(vector, reference_vector) >= 0.9999
+
+
+def test_the_server_pooling_client_reads_npy_from_the_twin(artifact_twin: TwinServer) -> None:
+    runtime = runtime_client(artifact_twin.url)
+    types: list[str] = []
+    runtime.meta.events.register(
+        "after-call.sagemaker-runtime.InvokeEndpoint", lambda parsed, **_: types.append(parsed["ContentType"])
+    )
+    texts = list(EDGE_TEXTS.values())
+
+    from_npy = EmbeddingClient(DEFAULT_ENDPOINT_NAME, runtime_client=runtime, pooling="server").embed(texts)
+    from_json = EmbeddingClient(DEFAULT_ENDPOINT_NAME, runtime_client=runtime, pooling="auto").embed(texts)
+
+    assert types == ["application/x-npy", "application/json"]
+    assert from_npy == from_json
 
 
 def test_the_client_gets_sentence_transformers_vectors_for_edge_texts(

@@ -52,7 +52,8 @@ def corpus() -> tuple[list[str], list[str]]:
 def embed(inference: ModuleType, encoder: Any, texts: list[str]) -> torch.Tensor:
     """inference.py's vectors for `texts`, through its predict_fn as one request (so sorted into sub-batches)."""
     answer = inference.predict_fn(inference.EmbeddingRequest(texts, False, inference.MAX_TOKENS), encoder)
-    return torch.tensor([item[0][0] for item in answer], dtype=torch.float32)
+    vectors: torch.Tensor = answer.vectors.to(torch.float32)
+    return vectors
 
 
 def measure(reference: torch.Tensor, candidate: torch.Tensor, queries: int) -> GateFigures:

@@ -221,8 +221,9 @@ def _imports(path: Path) -> set[str]:
 
 def test_the_artifact_holds_only_its_code_which_needs_nothing_the_image_lacks() -> None:
     """No requirements.txt (the container would pip-install it at every cold start), and no imports beyond the
-    standard library, torch, transformers and the module beside inference.py (which needs the standard library
-    only)."""
+    standard library, torch, transformers, numpy (for the .npy answer: transformers requires it, and the toolkit's
+    own decoder_encoder imports it in the same worker) and the module beside inference.py (which needs the standard
+    library only)."""
     files = sorted(
         str(path.relative_to(MODEL_ARTIFACT_DIR))
         for path in MODEL_ARTIFACT_DIR.rglob("*")
@@ -231,5 +232,10 @@ def test_the_artifact_holds_only_its_code_which_needs_nothing_the_image_lacks() 
     code = MODEL_ARTIFACT_DIR / "code"
 
     assert files == ["code/inference.py", "code/worker_threads.py"]
-    assert _imports(code / "inference.py") - sys.stdlib_module_names == {"torch", "transformers", "worker_threads"}
+    assert _imports(code / "inference.py") - sys.stdlib_module_names == {
+        "numpy",
+        "torch",
+        "transformers",
+        "worker_threads",
+    }
     assert _imports(code / "worker_threads.py") - sys.stdlib_module_names == set()
