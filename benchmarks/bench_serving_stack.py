@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import bench_answer_formats
 from benchmarks.bench_local_endpoint import best_rates, cosine, load_line, machine_line, make_corpus
 from benchmarks.progress import Note, Progress
 from local_endpoint.serving_stack import ServingStack
@@ -42,6 +43,7 @@ CORPUS_SIZE = 96
 LATENCY_ROUNDS = 60
 SPEED_CASE = "artifact-server"
 JSON = "application/json"
+NPY = "application/x-npy"
 THREADS_LOG = "torch threads per model-server worker"
 
 
@@ -69,6 +71,18 @@ def post(stack: ServingStack, texts: Sequence[str]) -> list[Any]:
         raise RuntimeError(f"HTTP {response.status}: {response.body[:300]!r}")
     result: list[Any] = json.loads(response.body)
     return result
+
+
+def post_npy(stack: ServingStack, texts: Sequence[str]) -> Any:
+    """A request as the client sends it with server pooling: JSON in, `application/x-npy` out, decoded."""
+    import io
+
+    import numpy
+
+    response = stack.invoke(json.dumps({"inputs": list(texts)}).encode(), JSON, NPY)
+    if response.status != 200:
+        raise RuntimeError(f"HTTP {response.status}: {response.body[:300]!r}")
+    return numpy.load(io.BytesIO(response.body), allow_pickle=False)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -124,6 +138,9 @@ class SpeedResult:
     local_ms: list[float]
     worst_cosine: float
     worker_threads: str
+    corpus_rates: dict[str, tuple[float, float]]
+    """Per corpus (make bench's, mixed lengths, uniform short): texts/s through the stack answering
+    application/x-npy, as the client asks, and in-process encode, requests of 32, taking turns."""
 
     @property
     def ratio(self) -> float:
@@ -183,6 +200,19 @@ def measure_speed(
             [lambda: post(stack, [one]), lambda: model.encode([one], normalize_embeddings=True)], latency_rounds
         )
         threads = worker_threads_line(stack)
+        corpus_rates = {}
+        for name, texts in bench_answer_formats.corpora(model.tokenizer).items():
+            note(f"serving stack: {name}, requests of {REQUEST_SIZE} answered as npy, best of {repeats}")
+
+            def npy_requests(texts: list[str] = texts) -> None:
+                for first in range(0, len(texts), REQUEST_SIZE):
+                    post_npy(stack, texts[first : first + REQUEST_SIZE])
+
+            def encode(texts: list[str] = texts) -> None:
+                model.encode(texts, batch_size=REQUEST_SIZE, normalize_embeddings=True)
+
+            stack_npy, local = best_rates([npy_requests, encode], len(texts), repeats)
+            corpus_rates[name] = (stack_npy, local)
     finally:
         stack.stop()
         hub.stop()
@@ -198,6 +228,7 @@ def measure_speed(
         local_ms,
         worst,
         threads,
+        corpus_rates,
     )
 
 
@@ -227,6 +258,17 @@ def render_speed(result: SpeedResult) -> str:
             "",
             f"Worst cosine of the stack's vectors to sentence-transformers: 1 - {1 - result.worst_cosine:.1e}. "
             f"Start to first answer: {result.startup_s:.1f} s. Worker: {result.worker_threads}.",
+            "",
+            f"Three corpora as the client sends them with server pooling (requests of {REQUEST_SIZE}, answers as "
+            "`application/x-npy`), the stack and in-process `encode` taking turns, best of "
+            f"{result.repeats}:",
+            "",
+            "| corpus | stack texts/s (npy) | in-process texts/s | stack / in-process |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {name} | {stack:.1f} | {local:.1f} | {stack / local:.2f}x |"
+                for name, (stack, local) in result.corpus_rates.items()
+            ),
         ]
     )
 

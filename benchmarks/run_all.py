@@ -5,10 +5,13 @@ Stages, each the measuring function of its own script (which still runs alone, w
 
 - serving: the container's serving stack (toolkit + multi-model-server from .venv-serving) on the model.tar.gz and
   environment the program deploys, against in-process `SentenceTransformer.encode(batch_size=32)`: texts/s for
-  requests of 32, p50/p95 for one text (bench_serving_stack.measure_speed);
+  requests of 32, p50/p95 for one text, then three corpora (make bench's, mixed lengths, uniform short) answered as
+  application/x-npy, as the client asks (bench_serving_stack.measure_speed);
 - batch: the same stack with a transform job's variables, fed MultiRecord jsonlines requests (1 MB of short texts,
   and 256-token chunks) against in-process encode, and a plan for 1 M and 10 M chunks: Batch Transform on K instances
   against the bulk client at MaxConcurrency 10 and 200 (bench_batch.measure);
+- formats: JSON against application/x-npy answers, and the padded-token sub-batch budgets, in-process
+  (bench_answer_formats.measure);
 - precision: fp32 and bf16 through inference.py: the quality gate's figures and speed vs fp32
   (bench_precision.measure, with the threads inference.py gives a serverless endpoint's worker);
 - bulk: the bulk client against N = 1, 2, 4 simulated serverless slots (bench_bulk.run);
@@ -42,7 +45,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bar, among the lines
 
-from benchmarks import bench_batch, bench_bulk, bench_local_endpoint, bench_precision, bench_serving_stack
+from benchmarks import (
+    bench_answer_formats,
+    bench_batch,
+    bench_bulk,
+    bench_local_endpoint,
+    bench_precision,
+    bench_serving_stack,
+)
 from benchmarks.machine_load import (
     BUSY_MEAN_CORES,
     BUSY_WINDOW_CORES,
@@ -123,6 +133,11 @@ def batch(run: Run) -> Figures:
     return Figures(bench_batch.render(result), bench_batch.headline(result))
 
 
+def formats(run: Run) -> Figures:
+    result = bench_answer_formats.measure(run.model(), run.repeats, run.progress)
+    return Figures(bench_answer_formats.render(result), bench_answer_formats.headline(result))
+
+
 def precision(run: Run) -> Figures:
     inference = bench_precision.load_inference()
     threads = bench_precision.worker_threads(inference)
@@ -165,7 +180,7 @@ STAGES = [
         "serving",
         "The container's serving stack against in-process sentence-transformers",
         "the serving stack (toolkit + multi-model-server) on the program's model.tar.gz, requests of 32 and one text",
-        lambda repeats, _: 20 + 1.5 * repeats,
+        lambda repeats, _: 25 + 4 * repeats,
         serving,
     ),
     Stage(
@@ -175,6 +190,14 @@ STAGES = [
         "one of 256-token chunks, against in-process encode; then 1 M and 10 M chunks planned",
         lambda repeats, _: 30 + 140 * max(1, repeats // 5),
         batch,
+    ),
+    Stage(
+        "formats",
+        "Answer formats and sub-batch budgets in inference.py",
+        "JSON against application/x-npy (bytes per text, encode and decode time), the worst request against the "
+        "60 s limit, and the padded-token budgets on three corpora against in-process encode",
+        lambda repeats, _: 10 + 20 * repeats,
+        formats,
     ),
     Stage(
         "precision",
@@ -348,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"stage {index + 1}/{len(stages)} {stage.name}: {stage.what} (about "
                 f"{stage.estimate_s(args.repeats, len(twin_sizes)):.0f} s; {clock(estimates.left(index))} left)"
             )
-            if stage.name in ("serving", "batch", "twin"):
+            if stage.name in ("serving", "batch", "formats", "twin"):
                 run.model()  # loaded outside the stages' timing and load figures
             monitor = LoadMonitor()
             with monitor:
