@@ -167,7 +167,7 @@ example: $(STAMP)
 # e.g. BENCH_ARGS="--repeats 10" for a longer, steadier run, or "--stage serving" for one stage.
 BENCH_WRITE ?= docs/performance.md
 BENCH_ARGS ?=
-## Benchmarks, not tests (~3 min): serving stack, bf16, bulk, twin; tables into docs/performance.md.
+## Benchmarks, not tests (~4 min): serving stack, batch, formats, bf16, bulk, twin; tables into docs/performance.md.
 bench: java $(STAMP) $(SERVING_STAMP)
 	$(BIN)/python -m benchmarks.run_all$(if $(BENCH_WRITE), --write $(BENCH_WRITE)) $(BENCH_ARGS)
 
