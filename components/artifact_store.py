@@ -1,8 +1,4 @@
-"""ModelArtifactStore: the private bucket that holds model.tar.gz, and the object itself.
-
-Private four ways: every public-access block on, ACLs disabled (BucketOwnerEnforced, so the bucket owner owns every
-object), a policy refusing plain HTTP, and SSE-S3 encryption (AES256, not KMS: the execution role then needs no
-kms:Decrypt, and SSE-KMS would add a KMS request charge per model download).
+"""ModelArtifactStore: the private bucket that holds model.tar.gz (components/private_bucket.py), and the object.
 
 Its children keep the logical names they had when the endpoint component created them itself, and carry an alias
 to that parent, so a stack deployed before this component existed sees no replacement.
@@ -15,9 +11,9 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components import policies
 from components.constants import ARTIFACT_STORE_TYPE_TOKEN
 from components.model_artifact import ModelArtifact
+from components.private_bucket import private_bucket
 from components.regions import partition_of
 
 
@@ -52,41 +48,13 @@ class ModelArtifactStore(pulumi.ComponentResource):
                 parent=self, depends_on=list(depends_on), aliases=[pulumi.Alias(parent=former_parent)]
             )
 
-        rule_args = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs
-        by_default_args = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
-        self.bucket = aws.s3.Bucket(f"{name}-artifacts", region=region, tags=dict(tags), opts=child())
-        # S3 refuses concurrent changes to one bucket's settings (OperationAborted), so they go one after another.
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            region=region,
-            opts=child(),
-        )
-        self.ownership_controls = aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            region=region,
-            opts=child(self.public_access_block),
-        )
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts-encryption",
-            bucket=self.bucket.id,
-            rules=[rule_args(apply_server_side_encryption_by_default=by_default_args(sse_algorithm="AES256"))],
-            region=region,
-            opts=child(self.ownership_controls),
-        )
-        self.bucket_policy = aws.s3.BucketPolicy(
-            f"{name}-artifacts-tls-only",
-            bucket=self.bucket.id,
-            policy=policies.to_json_output(policies.deny_insecure_transport_policy(self.bucket.arn)),
-            region=region,
-            opts=child(self.encryption),
-        )
+        (
+            self.bucket,
+            self.public_access_block,
+            self.ownership_controls,
+            self.encryption,
+            self.bucket_policy,
+        ) = private_bucket(f"{name}-artifacts", region=region, tags=tags, child=child)
         # The engine compares a FileAsset by the SHA-256 of its contents, not its path; the file name carries the
         # content hash anyway, so unchanged files give the same asset and the same key: no change.
         self.object = aws.s3.BucketObjectv2(

@@ -1,8 +1,7 @@
 """BatchBucket: the private bucket SageMaker Batch Transform jobs read their input from and write their output to.
 
-Private as the artifact store is (every public-access block on, ACLs disabled with BucketOwnerEnforced, SSE-S3
-encryption, a policy refusing plain HTTP), and transient: lifecycle rules delete everything under `input/` and
-`output/`, and unfinished multipart uploads there, after `expiry_days`.
+Private as the artifact store is (components/private_bucket.py), and transient: lifecycle rules delete everything
+under `input/` and `output/`, and unfinished multipart uploads there, after `expiry_days`.
 
 Like the artifact store it does not set `force_destroy`: objects Pulumi did not write (a job's input and output) are
 never deleted by `pulumi destroy` or by turning `batchTransform` off. The bucket is removed once it is empty, which the
@@ -19,6 +18,7 @@ import pulumi_aws as aws
 from components import policies
 from components.constants import BATCH_BUCKET_TYPE_TOKEN, BATCH_INPUT_PREFIX, BATCH_OUTPUT_PREFIX
 from components.endpoint_args import BatchTransform
+from components.private_bucket import private_bucket
 
 
 def role_name_of(role: aws.iam.Role | pulumi.Input[str], grant: str) -> pulumi.Input[str]:
@@ -59,41 +59,13 @@ class BatchBucket(pulumi.ComponentResource):
         def child(*depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
 
-        rule_args = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs
-        by_default_args = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
-        self.bucket = aws.s3.Bucket(f"{name}-batch", region=region, tags=dict(tags), opts=child())
-        # S3 refuses concurrent changes to one bucket's settings (OperationAborted), so they go one after another.
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-batch-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            region=region,
-            opts=child(),
-        )
-        self.ownership_controls = aws.s3.BucketOwnershipControls(
-            f"{name}-batch-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            region=region,
-            opts=child(self.public_access_block),
-        )
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-batch-encryption",
-            bucket=self.bucket.id,
-            rules=[rule_args(apply_server_side_encryption_by_default=by_default_args(sse_algorithm="AES256"))],
-            region=region,
-            opts=child(self.ownership_controls),
-        )
-        self.bucket_policy = aws.s3.BucketPolicy(
-            f"{name}-batch-tls-only",
-            bucket=self.bucket.id,
-            policy=policies.to_json_output(policies.deny_insecure_transport_policy(self.bucket.arn)),
-            region=region,
-            opts=child(self.encryption),
-        )
+        (
+            self.bucket,
+            self.public_access_block,
+            self.ownership_controls,
+            self.encryption,
+            self.bucket_policy,
+        ) = private_bucket(f"{name}-batch", region=region, tags=tags, child=child)
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-batch-expiry",
             bucket=self.bucket.id,
