@@ -50,7 +50,7 @@ from embeddings.errors import (
     ResponseShapeError,
 )
 from embeddings.lines import decode_utf8, split_lines
-from embeddings.output import Progress, vector_line
+from embeddings.output import Progress, report, vector_line
 from embeddings.pooling import POOLING_MODES
 
 ENDPOINT_ENV_VAR = "SAGEMAKER_ENDPOINT"
@@ -179,17 +179,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report(message: str) -> None:
-    """One line on stderr, whatever the message holds; nothing if stderr itself is closed or broken."""
-    if sys.stderr is None:
-        return
-    try:
-        sys.stderr.write(" ".join(message.splitlines()) + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
 def _stdin_is_piped() -> bool:
     """stdin is a pipe or a file (`echo hi | python -m embeddings`), not a terminal waiting for typing."""
     try:
@@ -219,7 +208,7 @@ def _file_texts(file: str, quiet: bool) -> list[str]:
     blank = [number for number, line in enumerate(lines, 1) if not line.strip()]
     if blank and not quiet:
         shown = ", ".join(map(str, blank[:_BLANK_LINES_SHOWN])) + (", ..." if len(blank) > _BLANK_LINES_SHOWN else "")
-        _report(
+        report(
             f"note: {len(blank)} blank line(s) in {source} ({shown}) are embedded as they are, so that the output "
             "keeps one vector per line; filter them out first to skip them, e.g. grep -v '^[[:space:]]*$'"
         )
@@ -270,7 +259,7 @@ def _write(output: str, file: Any = None) -> int:
             file.write(output.encode("utf-8"))
             file.flush()
         except OSError as error:
-            _report(f"error: cannot write {getattr(file, 'name', 'the output')}: {error.strerror or error}")
+            report(f"error: cannot write {getattr(file, 'name', 'the output')}: {error.strerror or error}")
             return 1
         return 0
     try:
@@ -280,7 +269,7 @@ def _write(output: str, file: Any = None) -> int:
         return EXIT_BROKEN_PIPE
     except OSError as error:  # e.g. a full disk (/dev/full): the vectors are lost, so say so
         _silence_stdout()
-        _report(f"error: cannot write the output to stdout: {error.strerror or error}")
+        report(f"error: cannot write the output to stdout: {error.strerror or error}")
         return 1
     return 0
 
@@ -388,7 +377,7 @@ def _lines_to_file(
         if source == target:
             if kept.lines == len(texts) and not kept.cut:
                 if not args.quiet:
-                    _report(f"{target} already holds the vectors of all {len(texts):,} texts; nothing to do")
+                    report(f"{target} already holds the vectors of all {len(texts):,} texts; nothing to do")
                 return 0
             _copy_start(target, partial, kept.size)  # the input grew: continue a copy, FILE stays as it is
     done = 0 if kept is None else kept.lines
@@ -440,14 +429,14 @@ def _copy_start(source: Path, partial: Path, size: int) -> None:
 
 def _run(args: argparse.Namespace, runtime_client: Any | None, parser: argparse.ArgumentParser) -> int:
     if sys.stdout is None and args.output is None:  # fd 1 closed (`>&-`): check before any work
-        _report("error: stdout is closed, so the vectors could not be printed; nothing was sent")
+        report("error: stdout is closed, so the vectors could not be printed; nothing was sent")
         return 1
     texts = _argument_texts(list(args.texts))
     if args.file is not None:
         texts.extend(_file_texts(args.file, args.quiet))
     if args.stdin_implied and not texts:
         # Likely no input meant at all (a script run with stdin on /dev/null), so not an empty answer.
-        _report("python -m embeddings: error: give at least one TEXT or --file; stdin was empty (see --help)")
+        report("python -m embeddings: error: give at least one TEXT or --file; stdin was empty (see --help)")
         return 2
     if args.raw and len(texts) > MAX_TEXTS_PER_REQUEST:
         parser.error(
@@ -491,7 +480,7 @@ def _run(args: argparse.Namespace, runtime_client: Any | None, parser: argparse.
             return EXIT_BROKEN_PIPE
         except OSError as error:
             _silence_stdout()
-            _report(f"error: cannot write the output: {error.strerror or error}")
+            report(f"error: cannot write the output: {error.strerror or error}")
             return 1
         if shown is not None:
             shown.finish()
@@ -571,15 +560,15 @@ def main(argv: Sequence[str] | None = None, *, runtime_client: Any | None = None
     try:
         return _run(args, runtime_client, parser)
     except InvalidSettingError as error:  # every option is checked above; this is a safety net
-        _report(f"python -m embeddings: error: {error} (see --help)")
+        report(f"python -m embeddings: error: {error} (see --help)")
         return 2
     except EmbeddingError as error:
-        _report(f"error: {error}")
+        report(f"error: {error}")
     except KeyboardInterrupt as interrupt:
-        _report(f"interrupted: {interrupt}" if str(interrupt) else "interrupted")
+        report(f"interrupted: {interrupt}" if str(interrupt) else "interrupted")
         return EXIT_INTERRUPTED
     except Exception as error:  # a bug or an unforeseen botocore error: still one line, never a traceback
-        _report(f"error: unexpected {type(error).__name__}: {error}")
+        report(f"error: unexpected {type(error).__name__}: {error}")
     return 1
 
 

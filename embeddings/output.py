@@ -17,6 +17,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -207,13 +208,25 @@ def vector_lines_file(
             os.replace(partial.with_name(partial.name + suffix), path.with_name(path.name + suffix))
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """`1h02m`, `3m05s`, `42s`: how the CLIs print a time (progress, summaries, the batch runner's estimate)."""
     seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:
         return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def report(message: str) -> None:
+    """One line on stderr, whatever the message holds; nothing if stderr itself is closed or broken."""
+    if sys.stderr is None:
+        return
+    try:
+        sys.stderr.write(" ".join(message.splitlines()) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 class Progress:
@@ -240,7 +253,7 @@ class Progress:
         percent = 100 * self.done // self.total if self.total else 100
         text = f"{self.done:,}/{self.total:,} texts embedded ({percent}%)"
         if rate > 0:
-            text += f", {rate:,.0f}/s, {_duration((self.total - self.done) / rate)} left"
+            text += f", {rate:,.0f}/s, {duration((self.total - self.done) / rate)} left"
         return text
 
     def _draw(self, text: str) -> None:
@@ -272,7 +285,7 @@ class Progress:
     def finish(self) -> None:
         elapsed = time.monotonic() - self._started
         new = self.done - self._started_with
-        summary = f"{new:,} texts embedded in {_duration(elapsed)}"
+        summary = f"{new:,} texts embedded in {duration(elapsed)}"
         if elapsed > 0 and new:
             summary += f" ({new / elapsed:,.0f}/s)"
         if self._started_with:

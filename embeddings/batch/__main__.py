@@ -23,6 +23,7 @@ from embeddings.batch.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Ba
 from embeddings.batch.runner import PROGRAM, Context, ask_on_terminal, fetch, run, status, stop, submit
 from embeddings.batch.waiting import Pause, Watcher, pause
 from embeddings.errors import EmbeddingError
+from embeddings.output import report
 
 
 class _Usage(Exception):
@@ -104,17 +105,6 @@ def _stack_job_prefix() -> str:
     return settings.default_job_prefix(endpoint) if endpoint else settings.DEFAULT_JOB_PREFIX
 
 
-def _report(message: str) -> None:
-    """One line on stderr, whatever the message holds; nothing if stderr itself is closed."""
-    if sys.stderr is None:
-        return
-    try:
-        sys.stderr.write(" ".join(message.splitlines()) + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
 def _is_terminal(stream: object) -> bool:
     try:
         return bool(stream is not None and stream.isatty())  # type: ignore[attr-defined]
@@ -152,7 +142,7 @@ def main(
         on_terminal = _is_terminal(sys.stdin) and _is_terminal(sys.stderr) if terminal is None else terminal
         ctx = Context(
             clients=clients or make_clients(args.region),
-            report=_report,
+            report=report,
             watcher=Watcher(sys.stderr, _is_terminal(sys.stderr) if terminal is None else terminal),
             pause=pause,
             terminal=on_terminal,
@@ -161,25 +151,25 @@ def main(
         )
         return _dispatch(args, ctx, job_settings)
     except _Usage as error:
-        _report(f"{PROGRAM}: error: {error} (see --help)")
+        report(f"{PROGRAM}: error: {error} (see --help)")
         return EXIT_USAGE
     except UsageError as error:
-        _report(f"{PROGRAM}: error: {error}")
+        report(f"{PROGRAM}: error: {error}")
         return EXIT_USAGE
     except BatchError as error:
-        _report(str(error) if error.exit_code == EXIT_INTERRUPTED else f"error: {error}")
+        report(str(error) if error.exit_code == EXIT_INTERRUPTED else f"error: {error}")
         return error.exit_code
     except EmbeddingError as error:  # the input's checks (unreadable, not UTF-8, a text too large)
-        _report(f"error: {error}")
+        report(f"error: {error}")
     except NoCredentialsError:
-        _report("error: no AWS credentials: configure them with `aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID")
+        report("error: no AWS credentials: configure them with `aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID")
     except (ClientError, BotoCoreError) as error:
-        _report(f"error: {error}")
+        report(f"error: {error}")
     except KeyboardInterrupt:
-        _report("interrupted")
+        report("interrupted")
         return EXIT_INTERRUPTED
     except Exception as error:  # a bug or an unforeseen error: still one line, never a traceback
-        _report(f"error: unexpected {type(error).__name__}: {error}")
+        report(f"error: unexpected {type(error).__name__}: {error}")
     return EXIT_ERROR
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from embeddings.output import duration
+
 TEXTS_PER_S_PER_2_VCPUS = (140.0, 250.0)
 
 # vCPUs by size, from AWS's EC2 instance type pages (https://aws.amazon.com/ec2/instance-types/), which the ml.
@@ -30,15 +32,6 @@ def vcpus(instance_type: str) -> int | None:
     if match["n"] is not None:
         return 4 * int(match["n"])
     return _VCPUS_BY_SIZE[match["size"]]
-
-
-def duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 
 
 @dataclass(frozen=True)

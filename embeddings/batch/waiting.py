@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from embeddings.batch.estimate import duration
 from embeddings.batch.jobs import RUNNING, describe
 from embeddings.batch.store import Store
+from embeddings.output import duration
 
 POLL_INTERVAL_S = 30.0
 """DescribeTransformJob's quota is a few calls per second per account; a job takes minutes. Twice a minute is
