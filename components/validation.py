@@ -360,25 +360,41 @@ def is_arm_instance_type(instance_type: str) -> bool:
     return _ARM_FAMILY.fullmatch(family) is not None
 
 
+def _check_listed_type(
+    field: str, value: object, rule: tuple[str, str], *, expected: str, kind: str, examples: tuple[str, str]
+) -> list[Problem]:
+    """One of an API enum's instance types, refused by name with the list's size, two examples and a suggestion."""
+    known = aws_rules.enum_values(rule)
+    if not isinstance(value, str):
+        return [not_a(field, value, f"{expected} such as {examples[0]!r}")]
+    if value in known:
+        return []
+    hint = _suggest(value, known)
+    return [
+        problem(
+            field,
+            lambda n: (
+                f"{n(field)} {value!r} is not {kind}: use one of the {len(known)} types of the API's {rule[1]} "
+                f"list, e.g. {examples[0]} or {examples[1]}{hint}"
+            ),
+        )
+    ]
+
+
 def check_instance_type(
     value: object, *, image_uri: str | None, field: str = "instances.instance_type"
 ) -> list[Problem]:
-    known = aws_rules.enum_values(aws_rules.INSTANCE_TYPE)
-    if not isinstance(value, str):
-        return [not_a(field, value, "a SageMaker instance type such as 'ml.m5.large'")]
-    if value not in known:
-        hint = _suggest(value, known)
-        return [
-            problem(
-                field,
-                lambda n: (
-                    f"{n(field)} {value!r} is not a SageMaker real-time instance type: use one of the "
-                    f"{len(known)} types of the API's ProductionVariantInstanceType list, e.g. ml.m5.large or "
-                    f"ml.c6i.large{hint}"
-                ),
-            )
-        ]
-    if image_uri is None and is_arm_instance_type(value):
+    listed = _check_listed_type(
+        field,
+        value,
+        aws_rules.INSTANCE_TYPE,
+        expected="a SageMaker instance type",
+        kind="a SageMaker real-time instance type",
+        examples=("ml.m5.large", "ml.c6i.large"),
+    )
+    if listed:
+        return listed
+    if image_uri is None and isinstance(value, str) and is_arm_instance_type(value):
         return [
             problem(
                 field,
@@ -395,22 +411,14 @@ def check_instance_type(
 def check_transform_instance_type(value: object, field: str = "batch_transform.instance_type") -> list[Problem]:
     """Batch Transform has its own list of instance types (TransformInstanceType, x86 only today), not the
     endpoints' one."""
-    known = aws_rules.enum_values(aws_rules.TRANSFORM_INSTANCE_TYPE)
-    if not isinstance(value, str):
-        return [not_a(field, value, "a SageMaker transform instance type such as 'ml.c5.xlarge'")]
-    if value not in known:
-        hint = _suggest(value, known)
-        return [
-            problem(
-                field,
-                lambda n: (
-                    f"{n(field)} {value!r} is not a SageMaker Batch Transform instance type: use one of the "
-                    f"{len(known)} types of the API's TransformInstanceType list, e.g. ml.c5.xlarge or "
-                    f"ml.m5.xlarge{hint}"
-                ),
-            )
-        ]
-    return []
+    return _check_listed_type(
+        field,
+        value,
+        aws_rules.TRANSFORM_INSTANCE_TYPE,
+        expected="a SageMaker transform instance type",
+        kind="a SageMaker Batch Transform instance type",
+        examples=("ml.c5.xlarge", "ml.m5.xlarge"),
+    )
 
 
 # --- regions, images, roles ------------------------------------------------------------------------------------------
