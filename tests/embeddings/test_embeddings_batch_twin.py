@@ -11,31 +11,30 @@ a transform job's mini-batches group the texts differently.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-import numpy as np
 import pytest
 
 from components.constants import MAX_RESPONSE_BYTES, MAX_RESPONSE_SIZE_ENV
+from tests.batch_offline import (
+    BUCKET,
+    DUMMY_CREDENTIALS,
+    MODEL,
+    Offline,
+    assert_a_second_run_finds_the_job_and_the_bulk_client_agrees,
+    runner,
+    vectors,
+)
 from tests.layers import starts_processes
 from tests.local_endpoint.twin_process import twin_env, twin_process
 from tests.moto_process import moto_server
-from tests.paths import PROJECT_DIR
 
-REGION = "us-east-1"
-BUCKET = "batch"
-MODEL = "alex-embedding-model"
 RUN_TIMEOUT_S = 600.0  # a guard against a hang, not a measurement
 MIN_COSINE = 0.9999
-MAX_ROUNDING = 1e-6  # the largest difference between a component of the bulk and the batch vector of a text
 LONG_TEXT = " ".join(f"word{index} of a long passage about the quarterly revenue forecast" for index in range(60))
 
 
@@ -55,36 +54,11 @@ def corpus_text(index: int) -> str:
     return f"Sentence number {index} about the ingest pipeline and the search index."
 
 
-@dataclass(frozen=True)
-class Offline:
-    """The two servers and the environment a user's shell would have: the variables and dummy credentials."""
-
-    env: dict[str, str]
-
-    def client(self, service: str) -> Any:
-        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
-        variable = "AWS_ENDPOINT_URL_S3" if service == "s3" else "AWS_ENDPOINT_URL_SAGEMAKER"
-        return session.client(service, endpoint_url=self.env[variable])
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, *args],
-            cwd=PROJECT_DIR,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
-        )
-
-
 @pytest.fixture(scope="module")
 @starts_processes
 def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offline]:
     dummy = {
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": REGION,
+        **DUMMY_CREDENTIALS,
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
@@ -93,7 +67,7 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offline]:
         env |= dummy | {"AWS_ENDPOINT_URL_S3": moto_url}
         with twin_process("--transform-jobs", "--model-artifact", "model_artifact", env=env) as twin:
             env |= {"AWS_ENDPOINT_URL_SAGEMAKER": twin.url, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": twin.url}
-            offline = Offline(env)
+            offline = Offline(env, sys.executable, RUN_TIMEOUT_S)
             offline.client("s3").create_bucket(Bucket=BUCKET)
             yield offline
 
@@ -107,21 +81,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     return path, texts
 
 
-def vectors(path: Path) -> np.ndarray:
-    return np.array([json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()])
-
-
-RUN = ("-m", "embeddings.batch", "run")
-SETTINGS = ("--model-name", MODEL, "--bucket", BUCKET, "--yes")
-
-
 def test_a_corpus_runs_through_a_transform_job_in_input_order_and_a_second_run_finds_the_job(
     offline: Offline, corpus: tuple[Path, list[str]], tmp_path: Path, sentence_transformer: Any
 ) -> None:
     source, texts = corpus
-    first, second, bulk = tmp_path / "first.jsonl", tmp_path / "second.jsonl", tmp_path / "bulk.jsonl"
+    first = tmp_path / "first.jsonl"
 
-    ran = offline.run(*RUN, str(source), "-o", str(first), *SETTINGS)
+    ran = offline.run(*runner(source, first), "--yes")
 
     assert ran.returncode == 0, ran.stderr
     assert "started transform job" in ran.stderr
@@ -130,22 +96,7 @@ def test_a_corpus_runs_through_a_transform_job_in_input_order_and_a_second_run_f
     expected = sentence_transformer.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     assert batch.shape == (len(texts), 384)
     assert float((batch * expected).sum(axis=1).min()) >= MIN_COSINE
-
-    again = offline.run(*RUN, str(source), "-o", str(second), *SETTINGS)
-
-    assert again.returncode == 0, again.stderr
-    assert "for this input and settings exists already: Completed" in again.stderr
-    assert "started" not in again.stderr
-    jobs = offline.client("sagemaker").list_transform_jobs()["TransformJobSummaries"]
-    assert [job["TransformJobStatus"] for job in jobs] == ["Completed"]
-    assert second.read_bytes() == first.read_bytes()
-
-    # The bulk client against the same twin: the same texts, vector for vector, within float rounding.
-    client = offline.run(
-        "-m", "embeddings", "--max-concurrency", "2", "--file", str(source), "-o", str(bulk), "--jsonl"
-    )
-    assert client.returncode == 0, client.stderr
-    assert np.abs(vectors(bulk) - batch).max() <= MAX_ROUNDING
+    assert_a_second_run_finds_the_job_and_the_bulk_client_agrees(offline, source, first, tmp_path)
 
 
 def test_the_twins_model_shows_the_environment_the_program_deploys(offline: Offline) -> None:
