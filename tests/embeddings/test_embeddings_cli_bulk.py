@@ -259,7 +259,8 @@ def test_ctrl_c_keeps_what_was_written_and_the_resume_finishes_it(tmp_path: Path
 
     process = subprocess.Popen([*command, *options], cwd=PROJECT_DIR, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while (not partial.exists() or partial.stat().st_size == 0) and time.monotonic() < deadline:
+    # Until a whole line is there: a partial file is kept when it holds one (a cut-off line alone is no vector).
+    while (not partial.exists() or b"\n" not in partial.read_bytes()) and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
