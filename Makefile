@@ -108,13 +108,14 @@ java:
 test-serving-stack: java $(STAMP) test-serving-transformers
 	$(SERVING_VENV)/bin/pytest -p no:cacheprovider -n 0 serving_stack_tests
 
-## pip install .[client] in a fresh venv: boto3 alone, and alex-embed runs.
+## pip install .[client] in a fresh venv: boto3 alone, and alex-embed and alex-embed-batch run.
 check-install:
 	rm -rf .build/check-install && $(PYTHON) -m venv .build/check-install
 	.build/check-install/bin/pip install --quiet ".[client]"
 	.build/check-install/bin/python -c "import embeddings; assert embeddings.EmbeddingClient"
 	.build/check-install/bin/alex-embed --help >/dev/null
-	@echo "check-install: the client and its command install from pyproject.toml with boto3 alone"
+	.build/check-install/bin/alex-embed-batch --help >/dev/null
+	@echo "check-install: the client and its commands install from pyproject.toml with boto3 alone"
 
 # The local state backend unless PULUMI_BACKEND_URL is set; STACK=dev by default.
 ## pulumi up.
