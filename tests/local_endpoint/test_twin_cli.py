@@ -135,15 +135,15 @@ def test_a_bad_option_is_one_line_naming_it_before_any_model_loads(
     assert model_loads == []
 
 
-def test_the_limits_given_on_the_command_line_are_the_twins(
-    model_loads: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    served: list[Any] = []
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The configuration of every twin the CLI would serve: no model is loaded and no server runs."""
+    configs: list[Any] = []
 
     class RecordingServer:
         def __init__(self, sock: socket.socket, container: Any, config: Any) -> None:
             sock.close()
-            served.append(config)
+            configs.append(config)
             self.max_connections, self.url = config.max_connections, "http://127.0.0.1:0"
 
         def run(self, before_forced_exit: Any = None) -> None:
@@ -151,6 +151,10 @@ def test_the_limits_given_on_the_command_line_are_the_twins(
 
     monkeypatch.setattr(twin_cli, "load_pipeline", lambda source, task: object())
     monkeypatch.setattr(twin_cli, "TwinServer", RecordingServer)
+    return configs
+
+
+def test_the_limits_given_on_the_command_line_are_the_twins(model_loads: list[str], served: list[Any]) -> None:
     limits = {
         "--keep-alive-timeout-seconds": "7.5",
         "--header-timeout-seconds": "2",
@@ -246,21 +250,8 @@ def test_an_invalid_model_name_from_the_environment_is_refused_with_transform_jo
     ],
 )
 def test_transform_jobs_serve_the_model_named_by_the_option_the_environment_or_the_default(
-    argv: list[str], environment: dict[str, str], model_name: str, monkeypatch: pytest.MonkeyPatch
+    argv: list[str], environment: dict[str, str], model_name: str, served: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    served: list[Any] = []
-
-    class RecordingServer:
-        def __init__(self, sock: socket.socket, container: Any, config: Any) -> None:
-            sock.close()
-            served.append(config)
-            self.max_connections, self.url = config.max_connections, "http://127.0.0.1:0"
-
-        def run(self, before_forced_exit: Any = None) -> None:
-            pass
-
-    monkeypatch.setattr(twin_cli, "load_pipeline", lambda source, task: object())
-    monkeypatch.setattr(twin_cli, "TwinServer", RecordingServer)
     monkeypatch.delenv("SAGEMAKER_MODEL_NAME", raising=False)
     monkeypatch.delenv("HF_TASK", raising=False)
     for name, value in environment.items():
