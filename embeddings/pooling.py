@@ -49,7 +49,8 @@ def describe_shape(value: Any) -> str:
 _NUMBER_TYPES = frozenset({int, float})
 
 
-def _all_numbers(values: list[Any]) -> bool:
+def all_numbers(values: list[Any]) -> bool:
+    """Every value an int or a float, by exact type: a JSON true is no number."""
     return _NUMBER_TYPES.issuperset(map(type, values))
 
 
@@ -69,9 +70,9 @@ def _rows(item: Any) -> list[list[float]]:
     if _has_batch_axis(item):
         item = item[0]
     if isinstance(item, list) and item:
-        if _all_numbers(item):
+        if all_numbers(item):
             return [item]  # [dim]: pooled on the server.
-        if all(isinstance(row, list) and row and _all_numbers(row) for row in item):
+        if all(isinstance(row, list) and row and all_numbers(row) for row in item):
             return item  # [n][dim] token vectors, or [[dim]] pooled on the server.
     raise ResponseShapeError(
         "expected token vectors ([1][n][dim] or [n][dim]) or a pooled vector ([dim] or [[dim]]) per text, "

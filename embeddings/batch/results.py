@@ -22,16 +22,15 @@ from embeddings.batch.store import Store
 from embeddings.batching import EMBEDDING_DIMENSION
 from embeddings.errors import InvalidVectorError, OutputFileError
 from embeddings.output import replaced_file, vector_line
-from embeddings.pooling import describe_shape, l2_normalize
+from embeddings.pooling import all_numbers, describe_shape, l2_normalize
 
 UNIT_LENGTH_TOLERANCE = 1e-4
 """How far from 1 an answer's length may be: the container normalises in float32 (rounding ~1e-7 per value), and
 a vector that was not normalised at all is off by far more."""
-_NUMBER_TYPES = frozenset({int, float})  # exact types: a JSON true is no number
 
 
 def checked_vector(value: Any, where: str, dimension: int = EMBEDDING_DIMENSION) -> list[float]:
-    if not (isinstance(value, list) and len(value) == dimension and _NUMBER_TYPES.issuperset(map(type, value))):
+    if not (isinstance(value, list) and len(value) == dimension and all_numbers(value)):
         raise OutputCheckError(f"{where}: expected {dimension} numbers, got {describe_shape(value)}")
     try:
         unit = l2_normalize(value)
