@@ -24,7 +24,7 @@ export PULUMI_BACKEND_URL ?= file://~
 
 .DEFAULT_GOAL := help
 .PHONY: help test lint pytest docs snapshot test-image-transformers serving-venv test-serving-transformers \
-	test-serving-stack java check-install deploy smoke outputs destroy twin embed example bench clean
+	test-serving-stack java check-install deploy smoke outputs destroy twin embed example bench cost clean
 
 ## This list.
 help:
@@ -166,11 +166,17 @@ example: $(STAMP)
 
 # BENCH_WRITE: the page the tables go into (empty: stdout only). BENCH_ARGS: options for benchmarks/run_all.py,
 # e.g. BENCH_ARGS="--repeats 10" for a longer, steadier run, or "--stage serving" for one stage.
+# COST_PAGE: the page the cost stage writes its table into, its picture beside it (with BENCH_WRITE only).
 BENCH_WRITE ?= docs/performance.md
+COST_PAGE ?= docs/cost.md
 BENCH_ARGS ?=
-## Benchmarks, not tests (~4 min): serving stack, batch, formats, bf16, bulk, twin; tables into docs/performance.md.
+## Benchmarks, not tests (~5 min): serving stack, batch, formats, bf16, bulk, cost, twin; into docs/performance.md and docs/cost.md.
 bench: java $(STAMP) $(SERVING_STAMP)
-	$(BIN)/python -m benchmarks.run_all$(if $(BENCH_WRITE), --write $(BENCH_WRITE)) $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run_all$(if $(BENCH_WRITE), --write $(BENCH_WRITE) --cost-page $(COST_PAGE)) $(BENCH_ARGS)
+
+## Cost per million embeddings only (~1 min): measure on the serving stack, write docs/cost.md and its picture.
+cost: java $(STAMP) $(SERVING_STAMP)
+	$(BIN)/python -m benchmarks.bench_cost --write $(COST_PAGE)
 
 ## Remove the venvs, caches and built archives.
 clean:

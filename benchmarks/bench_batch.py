@@ -35,6 +35,7 @@ from typing import Any
 
 from benchmarks.bench_local_endpoint import cosine, machine_line
 from benchmarks.bench_serving_stack import SPEED_CASE, post, render_cases
+from benchmarks.prices import TRANSFORM_INSTANCE, TRANSFORM_VCPUS, current
 from benchmarks.progress import Note, Progress
 from local_endpoint.serving_stack import ServingStack
 from serving_stack_tests.cases import BATCH_ENVIRONMENT, batch_record, batch_text, multi_record_count
@@ -52,35 +53,7 @@ CORPORA = (1_000_000, 10_000_000)
 FLEETS = (1, 10, 100)
 CONCURRENCIES = (10, 200)
 SERVERLESS_MEMORY_GB = 3
-TRANSFORM_INSTANCE = "ml.c5.xlarge"
-TRANSFORM_VCPUS = 4
 MACHINE_VCPUS = 2
-
-
-@dataclass(frozen=True)
-class Price:
-    """One price and where it was read. Not a quote: AWS's pricing page is the authority, and prices change."""
-
-    usd: float
-    per: str
-    source: str
-
-
-# AWS's own serverless benchmarking sample (aws-samples/sagemaker-serverless-inference-benchmarking,
-# src/sm_serverless_benchmarking/cost_constants.py, last changed 2022-09-23): INFERENCE_COST[3072] = 0.00006 / 1000 per
-# millisecond, and a real-time hosting rate of 0.204 per hour for ml.c5.xlarge. The file names no region; the
-# figures match us-east-1's list prices of that time. No AWS-owned source for Batch Transform's own ml.c5.xlarge rate
-# could be read offline; the hosting rate stands in for it, labelled as such.
-SERVERLESS_3GB = Price(
-    0.00006,
-    "second of a 3 GB serverless invocation",
-    "aws-samples/sagemaker-serverless-inference-benchmarking cost_constants.py (2022-09-23)",
-)
-C5_XLARGE = Price(
-    0.204,
-    "ml.c5.xlarge instance-hour (the sample's real-time hosting rate; Batch Transform's own is on AWS's pricing page)",
-    "aws-samples/sagemaker-serverless-inference-benchmarking cost_constants.py (2022-09-23)",
-)
 
 
 @dataclass(frozen=True)
@@ -223,6 +196,9 @@ def _money(usd: float) -> str:
 def plan_rows(texts_per_s_per_vcpu_pair: float, slot_rate: float) -> list[str]:
     """The planning table's rows: the corpus sizes against each option, from the measured rates."""
     instance_rate = texts_per_s_per_vcpu_pair * TRANSFORM_VCPUS / MACHINE_VCPUS
+    prices = current()
+    per_instance_hour = prices.transform_instance.usd
+    per_serverless_second = prices.serverless_on_demand[SERVERLESS_MEMORY_GB * 1024].usd
     rows = []
     for corpus in CORPORA:
         instance_hours = corpus / instance_rate / 3600
@@ -231,7 +207,7 @@ def plan_rows(texts_per_s_per_vcpu_pair: float, slot_rate: float) -> list[str]:
             rows.append(
                 f"| {corpus:,} | Batch Transform, {fleet} x {TRANSFORM_INSTANCE} | {_clock(wall)} + start-up | "
                 f"{instance_hours:,.1f} instance-hours + {fleet} x start-up | "
-                f"{_money(instance_hours * C5_XLARGE.usd)} + start-up |"
+                f"{_money(instance_hours * per_instance_hour)} + start-up |"
             )
         gb_seconds = corpus / slot_rate * SERVERLESS_MEMORY_GB
         for concurrency in CONCURRENCIES:
@@ -239,7 +215,7 @@ def plan_rows(texts_per_s_per_vcpu_pair: float, slot_rate: float) -> list[str]:
             rows.append(
                 f"| {corpus:,} | bulk client, serverless {SERVERLESS_MEMORY_GB} GB at MaxConcurrency {concurrency} | "
                 f"{_clock(wall)} | {gb_seconds:,.0f} GB-seconds | "
-                f"{_money(gb_seconds / SERVERLESS_MEMORY_GB * SERVERLESS_3GB.usd)} |"
+                f"{_money(gb_seconds / SERVERLESS_MEMORY_GB * per_serverless_second)} |"
             )
     return rows
 
@@ -275,9 +251,8 @@ def render(result: BatchResult) -> str:
         "serverless slot as this machine running requests of 32 (AWS publishes no vCPU count for serverless memory "
         "sizes). A job's start-up (instances, image, archive: minutes) is not measured here and comes on top, billed "
         "on every instance of the fleet; so "
-        f"does the bulk client's own overhead. Prices: ${SERVERLESS_3GB.usd:g} per {SERVERLESS_3GB.per} and "
-        f"{_money(C5_XLARGE.usd)} per {C5_XLARGE.per}, both from {C5_XLARGE.source}; read today's on AWS's "
-        "pricing page.",
+        "does the bulk client's own overhead. Prices: those of docs/cost.md (benchmarks/prices.py, each with its "
+        "source and date); read today's on AWS's pricing page.",
     ]
     for row in result.payloads:
         per_pair = row.stack_rate

