@@ -5,7 +5,7 @@ compute per request on the container's serving stack, benchmarks/prices.py holds
 and this module turns the two into money. Nothing here is measured or priced; everything here is a choice about
 how AWS bills, and each choice names its rule.
 
-Months are AWS's: 730 hours, the figure its pricing pages multiply hourly rates by.
+Months are 730 hours, as AWS's Pricing Calculator counts them.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class Assumptions:
 
 
 def billed_seconds(seconds: float) -> float:
-    """Serverless inference is billed by the millisecond, rounded up (AWS's pricing page)."""
+    """Serverless inference is billed by the millisecond (SageMaker Developer Guide, "Serverless Inference"); no
+    source read says which way a part-millisecond goes, so it is rounded up, the larger bill."""
     return math.ceil(seconds * 1000 - 1e-9) / 1000
 
 
@@ -192,7 +193,7 @@ def transform_job_usd(prices: PriceList, assumptions: Assumptions, texts: int, w
 
 @dataclass(frozen=True)
 class BreakEven:
-    """Where the cheapest option changes, in requests per day."""
+    """Where an option with an idle cost (`cheaper_above`) starts to cost less than one without (`cheaper_below`)."""
 
     requests_per_day: float
     usd_per_month: float

@@ -36,7 +36,7 @@ PRICE_LIST_API = "AWS Price List Query API (pricing:GetProducts)"
 
 _SAMPLE = (
     "aws-samples/sagemaker-serverless-inference-benchmarking, src/sm_serverless_benchmarking/cost_constants.py "
-    "(AWS's own sample; no region named, us-east-1's rates of its date)"
+    "(AWS's own sample; it names no region)"
 )
 _RECOMMENDER = (
     "AWS's SageMaker developer guide, inference-recommender-instance-recommendation: an example "
@@ -142,7 +142,7 @@ def _serverless(memory_mb: int) -> Price:
 
 CITED = PriceList(
     REGION,
-    "cited in benchmarks/prices.py (sources read offline)",
+    "cited in benchmarks/prices.py (sources read offline; none names its region, each is taken as us-east-1's)",
     {memory_mb: _serverless(memory_mb) for memory_mb in MEMORY_SIZES_MB},
     dict.fromkeys(MEMORY_SIZES_MB),
     dict.fromkeys(MEMORY_SIZES_MB),
@@ -262,7 +262,9 @@ def select(
     Serverless products (productFamily "ML Serverless") are told apart by their usage type, `<region>-ServerlessInf:
     Mem-<N>GB` on demand, and by their `group` for provisioned concurrency: `...-Usage` for the concurrency kept warm,
     `...-Duration` for the requests it runs. Endpoint data is the Invoke-Endpoint operation's `Data-Bytes-In`/`-Out`,
-    instances their `Host:` and `Tsform:` usage types.
+    instances their `Host:` and `Tsform:` usage types. The on-demand and hosting usage types are the Price List's as
+    recorded by its users; the rest come from third-party descriptions of it and could not be tried against the API
+    where this was written. So every rule must match exactly once, and a miss lists what the answer held.
     """
     on_demand, warm, running = {}, {}, {}
     for memory_mb in MEMORY_SIZES_MB:
