@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cost_model import Workload
+from benchmarks.page_markers import write_between
 from benchmarks.progress import Note, Progress
 
 START_MARKER = "<!-- cost:start -->"
@@ -172,20 +173,6 @@ def read_inputs(page: Path) -> Inputs:
     raise SystemExit(f"bench_cost.py: {page} holds no `{INPUTS_PREFIX}...` line; run with --write {page} first")
 
 
-def write_between_markers(page: Path, block: str) -> None:
-    text = page.read_text(encoding="utf-8")
-    if (
-        text.count(START_MARKER) != 1
-        or text.count(END_MARKER) != 1
-        or text.index(START_MARKER) > text.index(END_MARKER)
-    ):
-        raise SystemExit(
-            f"bench_cost.py: {page} needs exactly one {START_MARKER} line followed by one {END_MARKER} line"
-        )
-    before, rest = text.split(START_MARKER, 1)
-    page.write_text(before + block + rest.split(END_MARKER, 1)[1], encoding="utf-8")
-
-
 def publish(inputs: Inputs, page: Path | None) -> str:
     """The Markdown (and with a page, the page's block and the picture beside it)."""
     from benchmarks.cost_chart import draw
@@ -194,7 +181,7 @@ def publish(inputs: Inputs, page: Path | None) -> str:
     markdown = render(inputs)
     if page is not None:
         block = "\n".join([START_MARKER, f"{INPUTS_PREFIX}{inputs.to_json()} -->", "", markdown, END_MARKER])
-        write_between_markers(page, block)
+        write_between(page, START_MARKER, END_MARKER, block, "bench_cost.py")
         draw(inputs, page.parent / CHART_NAME)
     return markdown
 

@@ -217,7 +217,7 @@ def first_cheaper(
     def cheaper(x: float) -> bool:
         return always_on.monthly_usd(x, workload) < pay_per_use.monthly_usd(x, workload)
 
-    grid = [low * (high / low) ** (index / (points - 1)) for index in range(points)]
+    grid: list[float] = [low * (high / low) ** (index / (points - 1)) for index in range(points)]
     for left, right in itertools.pairwise(grid):
         if cheaper(left) or not cheaper(right):
             continue

@@ -20,7 +20,7 @@ import datetime
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -225,7 +225,7 @@ def parse_product(item: str) -> Product:
     )
 
 
-def _one(products: Sequence[Product], what: str, matches: Any) -> Product:
+def _one(products: Sequence[Product], what: str, matches: Callable[[Product], bool]) -> Product:
     chosen = [product for product in products if matches(product)]
     if len(chosen) != 1:
         held = "; ".join(
@@ -251,6 +251,17 @@ def _memory_gb(product: Product) -> int | None:
     return int(found.group(1)) if found else None
 
 
+# How a serverless product's kind shows in the Price List: the usage type on demand, the group for provisioned
+# concurrency (the concurrency kept warm, and the requests it runs).
+SERVERLESS_KINDS: dict[str, Callable[[Product], bool]] = {
+    "on demand": lambda p: "ServerlessInf:Mem-" in p.usage_type,
+    "provisioned concurrency": lambda p: p.attributes.get("group", "").endswith("ProvisionedConcurrency-Usage"),
+    "inference on provisioned concurrency": lambda p: p.attributes.get("group", "").endswith(
+        "ProvisionedConcurrency-Duration"
+    ),
+}
+
+
 def select(
     serverless: Sequence[Product],
     endpoint_data: Sequence[Product],
@@ -266,37 +277,17 @@ def select(
     recorded by its users; the rest come from third-party descriptions of it and could not be tried against the API
     where this was written. So every rule must match exactly once, and a miss lists what the answer held.
     """
-    on_demand, warm, running = {}, {}, {}
+    by_size: dict[str, dict[int, Price | None]] = {kind: {} for kind in SERVERLESS_KINDS}
     for memory_mb in MEMORY_SIZES_MB:
-        gb = memory_mb // 1024
-        on_demand[memory_mb] = _price(
-            _one(
-                serverless,
-                f"serverless {memory_mb} MB on demand",
-                lambda p, gb=gb: "ServerlessInf:Mem-" in p.usage_type and _memory_gb(p) == gb,
-            ),
-            "second",
-        )
-        warm[memory_mb] = _price(
-            _one(
-                serverless,
-                f"serverless {memory_mb} MB provisioned concurrency",
-                lambda p, gb=gb: (
-                    p.attributes.get("group", "").endswith("ProvisionedConcurrency-Usage") and _memory_gb(p) == gb
-                ),
-            ),
-            "second",
-        )
-        running[memory_mb] = _price(
-            _one(
-                serverless,
-                f"serverless {memory_mb} MB inference on provisioned concurrency",
-                lambda p, gb=gb: (
-                    p.attributes.get("group", "").endswith("ProvisionedConcurrency-Duration") and _memory_gb(p) == gb
-                ),
-            ),
-            "second",
-        )
+        for kind, is_kind in SERVERLESS_KINDS.items():
+
+            def matches(p: Product, is_kind: Callable[[Product], bool] = is_kind, gb: int = memory_mb // 1024) -> bool:
+                return is_kind(p) and _memory_gb(p) == gb
+
+            product = _one(serverless, f"serverless {memory_mb} MB {kind}", matches)
+            by_size[kind][memory_mb] = _price(product, "second")
+    on_demand = {mb: price for mb, price in by_size["on demand"].items() if price is not None}
+    warm, running = by_size["provisioned concurrency"], by_size["inference on provisioned concurrency"]
     data_in = _one(endpoint_data, "endpoint data in", lambda p: p.usage_type.endswith("Data-Bytes-In"))
     data_out = _one(endpoint_data, "endpoint data out", lambda p: p.usage_type.endswith("Data-Bytes-Out"))
     if data_in.usd != data_out.usd:

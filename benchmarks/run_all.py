@@ -65,6 +65,7 @@ from benchmarks.machine_load import (
     LoadMonitor,
     StageLoad,
 )
+from benchmarks.page_markers import write_between
 from benchmarks.progress import Progress, clock
 
 START_MARKER = "<!-- bench:start -->"
@@ -350,23 +351,6 @@ def render_page(outcomes: Sequence[Outcome], repeats: int, seconds: float, start
     return "\n".join(sections)
 
 
-def write_between_markers(path: Path, block: str) -> None:
-    """Replace what lies between the markers (the markers included, as `block` holds them)."""
-    text = path.read_text(encoding="utf-8")
-    if (
-        text.count(START_MARKER) != 1
-        or text.count(END_MARKER) != 1
-        or text.index(START_MARKER) > text.index(END_MARKER)
-    ):
-        raise SystemExit(
-            f"run_all.py: {path} needs exactly one {START_MARKER} line followed by one {END_MARKER} line; the "
-            "tables go between them"
-        )
-    before, rest = text.split(START_MARKER, 1)
-    after = rest.split(END_MARKER, 1)[1]
-    path.write_text(before + block + after, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -435,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write is not None and len(stages) < len(STAGES):
         progress(f"{args.write} left as it was: it holds whole runs, and --stage chose part of one")
     elif args.write is not None:
-        write_between_markers(args.write, page)
+        write_between(args.write, START_MARKER, END_MARKER, page, "run_all.py")
         progress(f"written between the markers of {args.write}")
     busy = [outcome.stage.name for outcome in outcomes if outcome.load.busy]
     progress(

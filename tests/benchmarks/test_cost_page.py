@@ -138,8 +138,8 @@ def test_a_page_without_markers_or_inputs_is_refused_by_name(tmp_path: Path) -> 
     page.write_text("# no markers\n", encoding="utf-8")
     with pytest.raises(SystemExit, match=f"{page} holds no"):
         read_inputs(page)
-    with pytest.raises(SystemExit, match="needs exactly one <!-- cost:start --> line"):
-        bench_cost.write_between_markers(page, "x")
+    with pytest.raises(SystemExit, match=f"bench_cost.py: {page} needs exactly one <!-- cost:start --> line"):
+        bench_cost.publish(read_inputs(PAGE), page)
 
 
 class FakeStack:
