@@ -107,6 +107,25 @@ def _open_new(path: Path, like: Path) -> IO[bytes]:
     return file
 
 
+def _hold(file: IO[bytes], partial: Path, target: Path) -> None:
+    """Lock `file` (the partial output) for this run, or refuse: a second run writing it at the same time (a
+    --resume started while the first still works) would truncate and interleave its lines. An advisory lock
+    (flock) that the system drops when the process ends, however it ends, so a killed run never blocks the next.
+    Windows has no flock; there, not starting two runs on one file is the user's part."""
+    if sys.platform == "win32":
+        return
+    import fcntl
+
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.close()
+        raise OutputFileError(
+            f"{partial} is being written by another run for {target}, which is still going: let it finish, or stop "
+            "it and then --resume"
+        ) from None
+
+
 def _replace(source: Path, target: Path, file: IO[bytes]) -> None:
     file.flush()
     os.fsync(file.fileno())  # the data is on disk before the name points at it
@@ -176,15 +195,18 @@ def vector_lines_file(
     `.lines` say where and how many), and removed with its companions if not.
 
     `kept` continues an existing partial file instead (as checked by `check_vector_lines`): a line cut short by
-    an interruption is dropped, and the lines are appended after the kept ones.
+    an interruption is dropped, and the lines are appended after the kept ones. The partial file is locked while
+    the block runs; continuing one that another run still holds is an error, and changes nothing.
     """
     path = Path(target)
     partial = partial_path(path)
     try:
         if kept is None:
             file = _open_new(partial, path)
+            _hold(file, partial, path)
         else:
             file = partial.open("r+b")
+            _hold(file, partial, path)  # before anything of it changes
             file.truncate(kept.size)
             file.seek(kept.size)
     except FileExistsError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 import zlib
@@ -178,6 +179,30 @@ def test_a_new_run_does_not_overwrite_the_partial_output_of_an_interrupted_one(
 
     assert code == 1 and "out.jsonl.partial exists" in err and "--resume" in err, err
     assert [snapshot(path) for path in kept] == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX; Windows runs are not locked (documented)")
+def test_a_resume_while_another_run_still_writes_the_file_is_refused_and_changes_nothing(
+    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import fcntl
+
+    texts = write_texts(tmp_path / "T", TEXTS)
+    target = tmp_path / "out.jsonl"
+    interrupted(sagemaker, capsys, texts, target, TEXTS[20])
+    kept = [tmp_path / "out.jsonl.partial", tmp_path / "out.jsonl.partial.resume"]
+    before = [snapshot(path) for path in kept]
+    calls = len(sagemaker.requests)
+    with kept[0].open("r+b") as other_run:  # what a run still writing the file holds
+        fcntl.flock(other_run.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = run(["-f", str(texts), "-o", str(target), "--resume"], sagemaker, capsys)
+
+    assert code == 1 and "out.jsonl.partial is being written by another run" in err, err
+    assert [snapshot(path) for path in kept] == before and not target.exists()
+    assert len(sagemaker.requests) == calls
+    sagemaker.answer(pooled_container())
+    code, _, err = run(["-f", str(texts), "-o", str(target), "--resume"], sagemaker, capsys)  # once it has ended
+    assert code == 0 and len(target.read_bytes().splitlines()) == len(TEXTS), err
 
 
 def test_a_longer_output_than_the_input_is_refused(

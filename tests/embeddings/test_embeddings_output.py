@@ -3,6 +3,7 @@ replaced only by a complete file, and a stopped writer keeps its lines under the
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,25 @@ def test_an_existing_partial_file_is_never_overwritten(tmp_path: Path) -> None:
     with pytest.raises(OutputFileError, match=expected), vector_lines_file(target):
         pass
     assert partial_path(target).read_bytes() == b"someone's lines\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX; Windows runs are not locked (documented)")
+def test_a_partial_file_another_run_is_writing_is_not_continued_and_not_touched(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(Stop), vector_lines_file(target) as first:
+        first.write(VECTORS[:2])
+        kept = check_vector_lines(first.path, 384)
+        before = first.path.read_bytes()
+        expected = r"out\.jsonl\.partial is being written by another run for .*out\.jsonl, which is still going"
+        with pytest.raises(OutputFileError, match=expected), vector_lines_file(target, kept=kept):
+            pass
+        assert first.path.read_bytes() == before
+        first.write(VECTORS[2:])  # the first run goes on as if nothing happened
+        raise Stop
+    assert first.path.read_bytes() == b"".join(map(vector_line, VECTORS))
+    with vector_lines_file(target, kept=check_vector_lines(first.path, 384)):  # its lock ended with it
+        pass
+    assert target.read_bytes() == b"".join(map(vector_line, VECTORS))
 
 
 def test_write_file_replaces_whole_and_keeps_the_permissions(tmp_path: Path) -> None:
