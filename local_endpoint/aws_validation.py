@@ -28,10 +28,13 @@ class WrongType(ValueError):
     """A member whose JSON type is not the shape's (what a botocore client never sends)."""
 
 
-def problems(shape: StructureShape, request: Any) -> list[str]:
-    """Every constraint `request` breaks, as AWS words each one; WrongType for a value of the wrong type."""
+def problems(shape: StructureShape, request: Any, *, unknown_members: bool = False) -> list[str]:
+    """Every constraint `request` breaks, as AWS words each one; WrongType for a value of the wrong type.
+
+    `unknown_members` also reports members the shape does not have, which the service ignores but which mean a
+    misspelled parameter in whoever built the request (the tests hold the Pulumi program's requests to this)."""
     found: list[str] = []
-    _check(shape, request, "", found)
+    _check(shape, request, "", found, unknown_members)
     return found
 
 
@@ -45,7 +48,7 @@ def _member_path(parent: str, name: str) -> str:
     return f"{parent}.{member}" if parent else member
 
 
-def _check(shape: Shape, value: Any, path: str, found: list[str]) -> None:
+def _check(shape: Shape, value: Any, path: str, found: list[str], unknown: bool) -> None:
     kind = shape.type_name
     if kind == "structure":
         assert isinstance(shape, StructureShape)
@@ -57,22 +60,28 @@ def _check(shape: Shape, value: Any, path: str, found: list[str]) -> None:
                 found.append(f"Value null at '{member_path}' failed to satisfy constraint: Member must not be null")
         for name, member in shape.members.items():
             if value.get(name) is not None:
-                _check(member, value[name], _member_path(path, name), found)
+                _check(member, value[name], _member_path(path, name), found, unknown)
+        if unknown:
+            found += [
+                f"Member '{_member_path(path, name)}' is not in {shape.name}"
+                for name in value
+                if name not in shape.members
+            ]
     elif kind == "list":
         assert isinstance(shape, ListShape)
         if not isinstance(value, list):
             raise WrongType(f"{path} must be a JSON array")
         _check_length(shape, value, len(value), path, found)
         for index, item in enumerate(value, start=1):
-            _check(shape.member, item, f"{path}.{index}.member", found)
+            _check(shape.member, item, f"{path}.{index}.member", found, unknown)
     elif kind == "map":
         assert isinstance(shape, MapShape)
         if not isinstance(value, dict):
             raise WrongType(f"{path} must be a JSON object")
         _check_length(shape, value, len(value), path, found)
         for key, item in value.items():
-            _check(shape.key, key, f"{path}.key", found)
-            _check(shape.value, item, f"{path}.value", found)
+            _check(shape.key, key, f"{path}.key", found, unknown)
+            _check(shape.value, item, f"{path}.value", found, unknown)
     elif kind == "string":
         if not isinstance(value, str):
             raise WrongType(f"{path} must be a string")
@@ -111,8 +120,20 @@ def _failed(value: Any, path: str, constraint: str) -> str:
     return f"Value '{shown}' at '{path}' failed to satisfy constraint: {constraint}"
 
 
+# A character outside the Basic Multilingual Plane written as Java writes it, a UTF-16 surrogate pair of escapes
+# (`\uD800\uDC00-\uDBFF\uDFFF` is U+10000-U+10FFFF in the XML-safe string patterns of several services).
+_SURROGATE_PAIR = regex.compile(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})", regex.IGNORECASE)
+
+
+def _code_point(pair: regex.Match[str]) -> str:
+    high, low = int(pair[1], 16), int(pair[2], 16)
+    return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
+
+
 @cache
 def _regex(pattern: str) -> regex.Pattern[str]:
-    """The model's Java pattern: `regex` reads Java's `\\p{L}` classes, and `.` does not match a line break in either.
-    (The transform-job shapes use no `\\d` or `\\w`, which Java reads as ASCII and `regex` as Unicode.)"""
-    return regex.compile(pattern)
+    """The model's Java pattern: `regex` reads Java's `\\p{L}` classes, and `.` does not match a line break in either;
+    surrogate pairs of escapes become the code points Java reads them as. `\\d`, `\\w` and `\\s` stay Unicode here
+    where Java's are ASCII (`regex`'s ASCII flag would also narrow `\\p{L}`): a non-ASCII digit passes where AWS may
+    refuse it, so the check is more lenient there, never stricter."""
+    return regex.compile(_SURROGATE_PAIR.sub(_code_point, pattern))

@@ -555,15 +555,51 @@ def test_the_shape_check_catches_what_botocore_lets_through() -> None:
         ],
     }
     found = violations("sagemaker", "CreateEndpointConfig", bad)
-    assert any("EndpointConfigName" in v and "does not match" in v for v in found)
-    assert any("MemorySizeInMB: 512 is below the minimum 1024" in v for v in found)
-    assert any("MaxConcurrency: 201 is above the maximum 200" in v for v in found)
-    assert any("InstanceType: 'ml.t3.medium' is not one of" in v for v in found)
-    assert any("InitialInstanceCount: 0 is below the minimum 1" in v for v in found)
-    alarm = {"AlarmName": "a", "ComparisonOperator": "Bigger", "TreatMissingData": "x" * 256}
+    variants = "productionVariants.{}.member"
+    expected = [
+        "Value 'has_underscore' at 'endpointConfigName' failed to satisfy constraint: Member must satisfy regular "
+        "expression pattern: ",
+        f"Value '512' at '{variants.format(1)}.serverlessConfig.memorySizeInMB' failed to satisfy constraint: Member "
+        "must have value greater than or equal to 1024",
+        f"Value '201' at '{variants.format(1)}.serverlessConfig.maxConcurrency' failed to satisfy constraint: Member "
+        "must have value less than or equal to 200",
+        f"Value 'ml.t3.medium' at '{variants.format(2)}.instanceType' failed to satisfy constraint: Member must "
+        "satisfy enum value set: [",
+        f"Value '0' at '{variants.format(2)}.initialInstanceCount' failed to satisfy constraint: Member must have "
+        "value greater than or equal to 1",
+    ]
+    assert [next((v for v in found if v.startswith(e)), None) is not None for e in expected] == [True] * len(expected)
+    assert len(found) == len(expected), found
+    alarm = {"AlarmName": "a", "ComparisonOperator": "Bigger", "TreatMissingData": "x" * 256, "Treshold": 1.0}
     found = violations("cloudwatch", "PutMetricAlarm", alarm)
-    assert any("ComparisonOperator: 'Bigger' is not one of" in v for v in found)
-    assert any("TreatMissingData: 256 characters, at most 255 allowed" in v for v in found)
+    assert found == [
+        "Value 'Bigger' at 'comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold, "
+        "LessThanLowerOrGreaterThanUpperThreshold, LessThanLowerThreshold, GreaterThanUpperThreshold]",
+        f"Value '{'x' * 256}' at 'treatMissingData' failed to satisfy constraint: Member must have length less than or "
+        "equal to 255",
+        "Member 'treshold' is not in PutMetricAlarmInput",
+    ]
+    assert violations("sagemaker", "CreateEndpointConfig", {**bad, "EndpointConfigName": 7}) == [
+        "CreateEndpointConfig: endpointConfigName must be a string"
+    ]
+
+
+def test_java_patterns_with_surrogate_pairs_are_checked_as_java_reads_them() -> None:
+    """Application Auto Scaling's strings are XML-safe: `[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF
+    \\r\\n\\t]*`, the last range a surrogate pair that Java reads as U+10000-U+10FFFF, which Python's `re` cannot
+    compile."""
+    action = {
+        "ServiceNamespace": "sagemaker",
+        "ScheduledActionName": "office-hours",
+        "ResourceId": "endpoint/e/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredProvisionedConcurrency",
+        "Schedule": "cron(0 8 ? * MON-FRI *)",
+        "Timezone": "Europe/London \U0001f600",
+    }
+    assert violations("application-autoscaling", "PutScheduledAction", action) == []
+    found = violations("application-autoscaling", "PutScheduledAction", {**action, "Timezone": "Europe/London\x00"})
+    assert len(found) == 1 and found[0].startswith("Value 'Europe/London\x00' at 'timezone' failed to satisfy"), found
 
 
 def test_moto_accepts_the_whole_chain_and_the_references_line_up(aws_api: None, deployment: Deployment) -> None:
