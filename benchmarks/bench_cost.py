@@ -42,9 +42,6 @@ INPUTS_PREFIX = "<!-- cost-inputs: "
 CHART_NAME = "cost-per-month.png"
 TOKEN_LENGTHS = (32, 256)
 REQUEST_SIZES = (1, 32)
-JSON = "application/json"
-NPY = "application/x-npy"
-SPEED_CASE = "artifact-server"
 
 
 @dataclass(frozen=True)
@@ -99,6 +96,8 @@ def request_seconds(stack: Any, texts: Sequence[str]) -> tuple[float, int, int]:
     """One request as the client sends it with server pooling; seconds, bytes in, bytes out."""
     import numpy
 
+    from benchmarks.bench_serving_stack import JSON, NPY
+
     body = json.dumps({"inputs": list(texts)}).encode()
     started = time.perf_counter()
     response = stack.invoke(body, JSON, NPY)
@@ -137,7 +136,7 @@ def measure_workloads(stack: Any, vcpus: int, tokenizer: Any, repeats: int, note
 
 def measure(work: Path, model_dir: Path, tokenizer: Any, repeats: int, note: Note) -> Inputs:
     from benchmarks.bench_local_endpoint import machine_line
-    from benchmarks.bench_serving_stack import render_cases
+    from benchmarks.bench_serving_stack import SPEED_CASE, render_cases
     from benchmarks.run_all import serving_versions
     from local_endpoint.serving_stack import ServingStack
 

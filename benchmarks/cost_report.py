@@ -75,6 +75,8 @@ def chart_options(prices: PriceList, assumptions: Assumptions, inputs: Inputs) -
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the cost table; None where a price is missing."""
+
     option: str
     per_million: dict[int, float | None]
     idle: float | None
