@@ -185,7 +185,7 @@ def scenarios(prices: PriceList, assumptions: Assumptions, inputs: Inputs) -> li
             for option in on_demand
         ],
         Choice(
-            f"{prices.hosting_instance_type} for the hours it takes (its deployment's minutes not counted)",
+            f"{prices.hosting_instance_type} for the hours it takes, its deployment not counted",
             CORPUS_TEXTS * chunks.seconds_per_text / speedup / 3600 * prices.hosting_instance.usd,
         ),
     ]
