@@ -24,7 +24,7 @@ SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 OFFICE_HOURS_PER_DAY = 11.0
 OFFICE_HOURS_PER_MONTH = OFFICE_HOURS_PER_DAY * 5 * 52 / 12
 MILLION = 1_000_000
-GB = 1_000_000_000  # data processed is billed per GB of payload; the decimal gigabyte is the larger bill's guess
+GB = 1024**3  # data processed is billed per GB of payload; AWS's serverless sample divides by 1024**3
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,8 @@ class PriceList:
 
 
 def _serverless(memory_mb: int) -> Price:
-    # cost_constants.py: INFERENCE_COST = {1024: 0.0000200, ..., 6144: 0.0001200} per second, i.e. $0.00002 a GB.
+    # cost_constants.py: INFERENCE_COST = {1024: 0.0000200 / 1000, ..., 6144: 0.0001200 / 1000} per millisecond,
+    # $0.00002 a second for each GB.
     return Price(round(0.00002 * memory_mb / 1024, 8), "second", _SAMPLE, "2022-09-23", aws_owned=True)
 
 

@@ -50,12 +50,12 @@ def test_serverless_compute_is_billed_by_the_millisecond_rounded_up() -> None:
 
 def test_an_on_demand_request_costs_its_billed_seconds_at_its_size_plus_the_data_it_carries() -> None:
     option = serverless_on_demand(CITED, 3072)
-    expected = 0.013 * 0.00006 + (150 + 1664) / 1e9 * 0.016
+    expected = 0.013 * 0.00006 + (150 + 1664) / 1024**3 * 0.016
     assert option.usd_per_request(QUERY) == pytest.approx(expected)
     assert option.idle_usd_per_month == 0
     assert option.monthly_usd(1000, QUERY) == pytest.approx(1000 * DAYS_PER_MONTH * expected)
     assert option.usd_per_million_texts(BATCH) == pytest.approx(
-        1_000_000 / 32 * (0.1 * 0.00006 + (4300 + 49280) / 1e9 * 0.016)
+        1_000_000 / 32 * (0.1 * 0.00006 + (4300 + 49280) / 1024**3 * 0.016)
     )
 
 
