@@ -120,15 +120,33 @@ def serverless_on_demand(prices: PriceList, memory_mb: int) -> Option:
     return Option(f"serverless {memory_mb // 1024} GB, on demand", 0.0, per_request)
 
 
-def serverless_provisioned(
-    prices: PriceList, memory_mb: int, hours_per_month: float = HOURS_PER_MONTH, label: str = "24/7"
-) -> Option:
-    """One unit of provisioned concurrency, provisioned for `hours_per_month`; requests are taken to arrive in those
-    hours. What one unit cannot serve spills over to on-demand capacity, at the on-demand rate (and cold)."""
+@dataclass(frozen=True)
+class Provisioning:
+    """How much provisioned concurrency, when: `busy` units for `busy_hours` a month, `quiet` units the rest.
+    The stack's floor is 1 (docs/operations.md: SageMaker takes no 0), so a schedule's night is at least 1."""
+
+    busy: int = 1
+    busy_hours: float = HOURS_PER_MONTH
+    quiet: int = 1
+    label: str = "1, 24/7"
+
+    @property
+    def unit_hours(self) -> float:
+        return self.busy * self.busy_hours + self.quiet * (HOURS_PER_MONTH - self.busy_hours)
+
+
+ALWAYS_ONE = Provisioning()
+OFFICE_HOURS = Provisioning(busy=2, busy_hours=OFFICE_HOURS_PER_MONTH, quiet=1, label="2 in office hours, 1 otherwise")
+"""docs/operations.md's worked example, at its lower bounds: 2 from 08:00 to 19:00 on weekdays, 1 at night."""
+
+
+def serverless_provisioned(prices: PriceList, memory_mb: int, provisioning: Provisioning = ALWAYS_ONE) -> Option:
+    """Provisioned concurrency as `provisioning` schedules it; requests are taken to arrive in its busy hours. What
+    its busy units cannot serve spills over to on-demand capacity, at the on-demand rate (and cold)."""
     warm, running = prices.provisioned_concurrency[memory_mb], prices.provisioned_inference[memory_mb]
     if warm is None or running is None:
         raise ValueError(f"serverless {memory_mb} MB: no provisioned-concurrency price in {prices.origin}")
-    idle = warm.usd * hours_per_month * 3600
+    idle = warm.usd * provisioning.unit_hours * 3600
     per_second = running.usd
     data = prices.serverless_data.usd
 
@@ -136,10 +154,10 @@ def serverless_provisioned(
         return billed_seconds(workload.seconds_per_request) * per_second + workload.gb_per_request * data
 
     def capacity(workload: Workload) -> float:
-        return hours_per_month * 3600 / workload.seconds_per_request
+        return provisioning.busy * provisioning.busy_hours * 3600 / workload.seconds_per_request
 
     return Option(
-        f"serverless {memory_mb // 1024} GB, 1 provisioned concurrency {label}",
+        f"serverless {memory_mb // 1024} GB, provisioned concurrency {provisioning.label}",
         idle,
         per_request,
         capacity,

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from benchmarks.cost_model import (
+    ALWAYS_ONE,
     DAYS_PER_MONTH,
-    HOURS_PER_MONTH,
     MILLION,
+    OFFICE_HOURS,
     OFFICE_HOURS_PER_MONTH,
     Assumptions,
     Option,
@@ -90,21 +91,22 @@ def table_rows(prices: PriceList, assumptions: Assumptions, inputs: Inputs) -> l
     for memory_mb in MEMORY_SIZES_MB:
         option = serverless_on_demand(prices, memory_mb)
         rows.append(Row(option.name, {t: option.usd_per_million_texts(w) for t, w in batched.items()}, 0.0))
-    for memory_mb, hours, label in [
-        *[(mb, HOURS_PER_MONTH, "24/7") for mb in MEMORY_SIZES_MB],
-        (DEFAULT_MEMORY_MB, OFFICE_HOURS_PER_MONTH, "office hours"),
+    for memory_mb, provisioning in [
+        *[(mb, ALWAYS_ONE) for mb in MEMORY_SIZES_MB],
+        (DEFAULT_MEMORY_MB, OFFICE_HOURS),
     ]:
-        name = f"serverless {memory_mb // 1024} GB, 1 provisioned concurrency {label}"
+        name = f"serverless {memory_mb // 1024} GB, provisioned concurrency {provisioning.label}"
+        note = "office hours: 08:00-19:00 on weekdays; " if provisioning is OFFICE_HOURS else ""
         if not prices.provisioned(memory_mb):
-            rows.append(Row(name, dict.fromkeys(batched), None, "no price: see the sources below"))
+            rows.append(Row(name, dict.fromkeys(batched), None, note + "no price: see the sources below"))
             continue
-        option = serverless_provisioned(prices, memory_mb, hours, label)
+        option = serverless_provisioned(prices, memory_mb, provisioning)
         rows.append(
             Row(
                 option.name,
                 {t: option.usd_per_million_texts(w) for t, w in batched.items()},
                 option.idle_usd_per_month,
-                "08:00-19:00 on weekdays" if label == "office hours" else "",
+                note.removesuffix("; "),
             )
         )
     instance = instance_endpoint(prices, assumptions)
@@ -168,9 +170,7 @@ def scenarios(prices: PriceList, assumptions: Assumptions, inputs: Inputs) -> li
     office_requests = OFFICE_PER_SECOND * 3600 * OFFICE_HOURS_PER_MONTH
     office_options = [*on_demand, instance, *warm_always]
     office_options += [
-        serverless_provisioned(prices, mb, OFFICE_HOURS_PER_MONTH, "office hours")
-        for mb in MEMORY_SIZES_MB
-        if prices.provisioned(mb)
+        serverless_provisioned(prices, mb, OFFICE_HOURS) for mb in MEMORY_SIZES_MB if prices.provisioned(mb)
     ]
     office = [Choice(option.name, option.monthly_usd_for(office_requests, query)) for option in office_options]
     warm = [choice for choice in office if "on demand" not in choice.name]

@@ -76,9 +76,13 @@ def test_provisioned_concurrency_is_billed_idle_and_spills_over_to_on_demand_pas
     assert within == pytest.approx(always.idle_usd_per_month + capacity * always.usd_per_request(QUERY))
     beyond = always.monthly_usd_for(capacity + 1000, QUERY)
     assert beyond - within == pytest.approx(1000 * on_demand.usd_per_request(QUERY))
-    office = serverless_provisioned(prices, 3072, cost_model.OFFICE_HOURS_PER_MONTH, "office hours")
-    assert office.idle_usd_per_month == pytest.approx(0.0000084 * 11 * 5 * 52 / 12 * 3600)
-    assert "office hours" in office.name
+    office = serverless_provisioned(prices, 3072, cost_model.OFFICE_HOURS)
+    office_hours = 11 * 5 * 52 / 12
+    # 2 units in office hours and the stack's floor of 1 the rest of the month (SageMaker takes no 0)
+    assert office.idle_usd_per_month == pytest.approx(0.0000084 * (2 * office_hours + (730 - office_hours)) * 3600)
+    assert office.requests_per_month_capacity is not None
+    assert office.requests_per_month_capacity(QUERY) == pytest.approx(2 * office_hours * 3600 / 0.0123)
+    assert office.name == "serverless 3 GB, provisioned concurrency 2 in office hours, 1 otherwise"
 
 
 def test_provisioned_concurrency_without_a_price_is_refused_rather_than_priced_at_zero() -> None:

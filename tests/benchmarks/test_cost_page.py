@@ -67,14 +67,15 @@ def test_a_changed_price_changes_the_page(cited: None) -> None:
 def test_without_provisioned_prices_its_rows_are_blank_and_with_them_they_are_priced(cited: None) -> None:
     inputs = read_inputs(PAGE)
     blank = cost_report.render(inputs)
-    assert "| serverless 3 GB, 1 provisioned concurrency 24/7 | - | - | - | no price" in blank
+    assert "| serverless 3 GB, provisioned concurrency 1, 24/7 | - | - | - | no price" in blank
     assert "Provisioned concurrency is left out" in blank
     priced = cost_report.render(inputs, with_provisioned(prices.CITED))
     row = next(
-        line for line in priced.splitlines() if line.startswith("| serverless 3 GB, 1 provisioned concurrency 24/7")
+        line for line in priced.splitlines() if line.startswith("| serverless 3 GB, provisioned concurrency 1, 24/7")
     )
     assert "- |" not in row and "$" in row
-    assert "serverless 3 GB, 1 provisioned concurrency office hours" in priced.split("#### Which wins")[1]
+    office = "serverless 3 GB, provisioned concurrency 2 in office hours, 1 otherwise"
+    assert office in priced.split("#### Which wins")[1]
     assert "Provisioned concurrency is left out" not in priced
 
 
