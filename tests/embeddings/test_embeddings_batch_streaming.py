@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tracemalloc
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from embeddings.batch import runner, shards
 from tests.embeddings import test_embeddings_batch_runner as runner_tests
 from tests.embeddings.batch_fakes import BUCKET
 
@@ -173,3 +175,37 @@ def test_a_text_refused_in_a_later_chunk_of_an_s3_corpus_is_named_by_its_object_
     assert capsys.readouterr().err.startswith(
         f"error: s3://{BUCKET}/corpus/b.jsonl line 5001: texts[25000] has a lone surrogate U+DC80 at character 5"
     )
+
+
+class _Prepared(Exception):
+    """Raised where the runner, having read, checked, sharded and named, first asks SageMaker about the job."""
+
+
+def test_preparing_a_corpus_holds_about_one_shard_not_the_corpus(
+    aws: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """~20 MB of texts in shards of 1,000: reading, checking, sharding and naming peak at a few MB, where holding
+    the texts as a list of str takes several times the file."""
+    source = tmp_path / "corpus.txt"
+    with source.open("wb") as file:
+        for i in range(250_000):
+            file.write(f"text {i:07d} about the ingest pipeline, the search index and the vectors it holds\n".encode())
+    size = source.stat().st_size
+    assert size > 18_000_000
+    monkeypatch.setattr(shards, "MAX_RECORDS_PER_SHARD", 1_000)
+    peaks: list[int] = []
+
+    def prepared(sagemaker: Any, name: str) -> Any:
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        raise _Prepared
+
+    monkeypatch.setattr(runner.jobs, "attempts", prepared)
+    tracemalloc.start()
+    try:
+        status = runner_tests.batch(aws, "submit", str(source), *SETTINGS, "--yes")
+    finally:
+        tracemalloc.stop()
+    assert status == 1 and "_Prepared" in capsys.readouterr().err
+    (peak,) = peaks
+    print(f"peak {peak:,} bytes traced while preparing {size:,} bytes of texts", file=sys.stderr)
+    assert peak < 5_000_000
