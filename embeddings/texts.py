@@ -35,15 +35,19 @@ def _unencodable(index: int, text: str, error: UnicodeEncodeError) -> TextEncodi
     )
 
 
-def checked_texts(texts: Any, max_request_bytes: int) -> list[str]:
-    """`texts` as a list, after checking every item's type, encodability and size; the first bad one raises."""
+def checked_texts(texts: Any, max_request_bytes: int, *, first: int = 0) -> list[str]:
+    """`texts` as a list, after checking every item's type, encodability and size; the first bad one raises.
+
+    `first` is the position of `texts[0]` in a longer sequence checked a chunk at a time (the batch runner's
+    corpus): errors name, and carry as their index, the text's position in that sequence.
+    """
     if isinstance(texts, str | bytes | bytearray):
         raise _not_a_list(texts)
     try:
         items = list(texts)
     except TypeError:
         raise _not_a_list(texts) from None
-    for index, item in enumerate(items):
+    for index, item in enumerate(items, first):
         if not isinstance(item, str):
             raise _wrong_item(index, item)
         try:

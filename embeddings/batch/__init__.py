@@ -6,6 +6,7 @@ This package shards the texts, starts the job, waits, and turns the answers back
 `python -m embeddings --file FILE --jsonl` writes, so bulk and batch are interchangeable. boto3 only.
 
 Modules: settings (options and their rules), job (the job's name and its CreateTransformJob request), estimate
-(time and instance-hours), shards (texts in, shard files out), store (the bucket), jobs (the control plane),
+(time and instance-hours), corpus (INPUT read again for each pass, spooled if it cannot be), shards (texts in,
+shard files out), store (the bucket), jobs (the control plane),
 waiting (progress), results (answers checked and written), runner (the commands), __main__ (the CLI).
 """

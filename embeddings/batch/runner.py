@@ -8,19 +8,21 @@ offers to re-submit only the shards without output as a follow-up job `<name>-r<
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from embeddings.batch import jobs
 from embeddings.batch.aws import Clients
+from embeddings.batch.corpus import Corpus, opened
 from embeddings.batch.errors import EXIT_INTERRUPTED, BatchError, JobFailedError, UsageError
 from embeddings.batch.estimate import estimate
 from embeddings.batch.job import create_request, follow_up_name, job_name, settings_of, split_name
 from embeddings.batch.results import output_lines, write_output
 from embeddings.batch.settings import JobSettings
-from embeddings.batch.shards import Shard, bodies, file_texts, plan, s3_texts
+from embeddings.batch.shards import Shard, bodies, checked, plan
 from embeddings.batch.store import Manifest, Store
 from embeddings.batch.waiting import POLL_INTERVAL_S, Pause, Watcher, wait
 
@@ -67,24 +69,29 @@ def _confirm(ctx: Context, question: str, what: str) -> None:
 class Prepared:
     name: str
     settings: JobSettings
-    texts: list[str]
+    records: int
     shards: list[Shard]
+    corpus: Corpus
+    """The texts again, for the upload: only while `prepare`'s context lasts."""
 
 
-def prepare(ctx: Context, source: str, settings: JobSettings) -> Prepared:
-    """The texts read and checked, the shards planned and the job named; nothing sent yet (S3 input is read)."""
-    if source.startswith("s3://"):
+@contextmanager
+def prepare(ctx: Context, source: str, settings: JobSettings) -> Iterator[Prepared]:
+    """The texts read and checked, the shards planned and the job named; nothing sent yet (S3 input is read).
 
-        def runners_own(bucket: str, key: str) -> bool:
-            return bucket == settings.bucket and key.startswith((f"input/{settings.job_prefix}", "output/"))
+    The input is read in passes, never held: one to check and count, one to name the job, one (in `_start`) to
+    upload. What cannot be read twice (stdin, S3) is spooled to a temporary file, removed when the context ends.
+    """
 
-        texts = s3_texts(ctx.clients.s3, source, runners_own)
-    else:
-        texts = file_texts(source, ctx.report)
-    if not texts:
-        raise BatchError(f"INPUT {source} holds no texts: nothing to embed")
-    shards = plan(len(texts), settings.instance_count)
-    return Prepared(job_name(settings, bodies(texts, shards)), settings, texts, shards)
+    def runners_own(bucket: str, key: str) -> bool:
+        return bucket == settings.bucket and key.startswith((f"input/{settings.job_prefix}", "output/"))
+
+    with opened(source, ctx.clients.s3, runners_own) as corpus:
+        records = checked(corpus, ctx.report)
+        if not records:
+            raise BatchError(f"INPUT {source} holds no texts: nothing to embed")
+        shards = plan(records, settings.instance_count)
+        yield Prepared(job_name(settings, bodies(corpus.texts(), shards)), settings, records, shards, corpus)
 
 
 def _start(ctx: Context, prepared: Prepared) -> None:
@@ -92,16 +99,16 @@ def _start(ctx: Context, prepared: Prepared) -> None:
     facts = jobs.model_facts(ctx.clients.sagemaker, settings.model_name)
     for note in facts.notes:
         ctx.report(note)
-    planned = estimate(len(prepared.texts), settings.instance_type, settings.instance_count)
+    planned = estimate(prepared.records, settings.instance_type, settings.instance_count)
     ctx.report(
-        f"job {name}: {len(prepared.texts):,} records in {len(prepared.shards):,} shards on "
+        f"job {name}: {prepared.records:,} records in {len(prepared.shards):,} shards on "
         f"{settings.instance_count} x {settings.instance_type}"
         + (f"; {planned.describe()}" if planned is not None else "")
     )
     _confirm(ctx, f"Start transform job {name}? [y/N] ", "start the transform job")
     store = Store(ctx.clients.s3, settings.bucket)
-    manifest = Manifest(name, len(prepared.texts), tuple(prepared.shards))
-    store.upload(name, prepared.shards, bodies(prepared.texts, prepared.shards), manifest)
+    manifest = Manifest(name, prepared.records, tuple(prepared.shards))
+    store.upload(name, prepared.shards, bodies(prepared.corpus.texts(), prepared.shards), manifest)
     ctx.clients.sagemaker.create_transform_job(**create_request(name, settings, facts.tags))
     ctx.report(f"started transform job {name}")
 
@@ -158,11 +165,11 @@ def _resubmit(ctx: Context, store: Store, manifest: Manifest, found: list[jobs.A
 
 def submit(ctx: Context, source: str, settings: JobSettings) -> str:
     """The job for this input and these settings: found, or started (after asking). Its base name."""
-    prepared = prepare(ctx, source, settings)
-    found = jobs.attempts(ctx.clients.sagemaker, prepared.name)
-    if not found:
-        _start(ctx, prepared)
-        return prepared.name
+    with prepare(ctx, source, settings) as prepared:
+        found = jobs.attempts(ctx.clients.sagemaker, prepared.name)
+        if not found:
+            _start(ctx, prepared)
+            return prepared.name
     latest = found[-1]
     ctx.report(f"job {latest.name} for this input and settings exists already: {latest.status}")
     if latest.status in jobs.ENDED:

@@ -1,27 +1,22 @@
 """Texts in, shard files out: records `{"id": <position>, "inputs": <text>}`, one per line, several files per
 instance, because a transform job hands whole S3 objects to its instances (one big file keeps one instance busy).
 
-Texts come from a file read exactly as `python -m embeddings --file` reads it (every `\\n` line, blank ones too,
-UTF-8, `\\r\\n` accepted), or from an `s3://` prefix of JSON Lines records that carry the text under "inputs"
-(objects in key order, lines in order; other keys are ignored). Either way the record's id is the text's position,
-so line i of the output is the vector of text i.
+The record's id is the text's position, so line i of the output is the vector of text i. The texts come from a
+`Corpus` (corpus.py), read in passes: one checks and counts them a chunk at a time, and each later pass (the job's
+name, the upload) builds the shard files one at a time, so no pass holds more than a chunk or a shard.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from embeddings.batch.errors import BatchError, UsageError
+from embeddings.batch.corpus import Corpus
+from embeddings.batch.errors import BatchError
 from embeddings.batch.job import MAX_PAYLOAD_BYTES
 from embeddings.errors import InputTextError, InvalidTextError
-from embeddings.lines import decode_utf8, split_lines
 from embeddings.texts import checked_texts
 
 SHARDS_PER_INSTANCE = 4
@@ -29,6 +24,9 @@ SHARDS_PER_INSTANCE = 4
 MAX_RECORDS_PER_SHARD = 20_000
 """~2 MB of short texts, ~100 s on 2 cores: a failed shard costs little to redo, and one shard's answers
 (~8 kB of JSON per vector) stay small enough to check in memory."""
+CHECKED_AT_ONCE = 10_000
+"""Texts in one call of the client's checks: what the checking pass holds, with at most _CHECKED_CHARACTERS."""
+_CHECKED_CHARACTERS = 16 * 1024 * 1024
 _BLANK_LINES_SHOWN = 5
 
 
@@ -63,101 +61,100 @@ def record_line(position: int, text: str) -> bytes:
     return json.dumps({"id": position, "inputs": text}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-def bodies(texts: Sequence[str], shards: Sequence[Shard]) -> Iterator[bytes]:
-    """Each shard's file, in order, built when asked for (a corpus's files are not all held at once)."""
+def bodies(texts: Iterable[str], shards: Sequence[Shard]) -> Iterator[bytes]:
+    """Each shard's file, in order, built when asked for from one pass over the texts (`Corpus.texts()`), so only
+    one shard's texts are held at a time. The shards must be in order, as `plan` gives them."""
+    stream = iter(texts)
+    position = 0
     for shard in shards:
-        yield b"".join(record_line(i, texts[i]) for i in range(shard.first, shard.first + shard.count))
+        if shard.first < position:
+            raise ValueError(f"shards out of order: {shard.file_name} starts at {shard.first}, before {position}")
+        lines = []
+        for index in range(position, shard.first + shard.count):
+            text = next(stream, None)
+            if text is None:
+                raise BatchError(f"INPUT ended at text {index:,}, not where it did when checked: it changed; run again")
+            if index >= shard.first:
+                lines.append(record_line(index, text))
+        position = shard.first + shard.count
+        yield b"".join(lines)
 
 
-def _read(file: str) -> bytes:
-    if file == "-":
-        if sys.stdin is None:
-            raise InputTextError("cannot read texts from stdin: it is closed")
-        stream = getattr(sys.stdin, "buffer", None)
-        return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
-    try:
-        return Path(file).read_bytes()
-    except OSError as error:
-        raise InputTextError(f"cannot read {file}: {error.strerror or error}") from None
+def _chunks(texts: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """The texts in lists of at most CHECKED_AT_ONCE (fewer if they are long), each with its first's position."""
+    first, chunk, characters = 0, [], 0
+    for text in texts:
+        chunk.append(text)
+        characters += len(text)
+        if len(chunk) >= CHECKED_AT_ONCE or characters >= _CHECKED_CHARACTERS:
+            yield first, chunk
+            first, chunk, characters = first + len(chunk), [], 0
+    if chunk:
+        yield first, chunk
 
 
-def file_texts(file: str, report: Callable[[str], None]) -> list[str]:
-    """The texts of a local file (or stdin for '-'), one per line, as `python -m embeddings --file` reads them."""
-    source = "stdin" if file == "-" else file
-    lines = split_lines(_read(file), source)
-    blank = [number for number, line in enumerate(lines, 1) if not line.strip()]
-    if blank:
-        shown = ", ".join(map(str, blank[:_BLANK_LINES_SHOWN])) + (", ..." if len(blank) > _BLANK_LINES_SHOWN else "")
-        report(
-            f"note: {len(blank)} blank line(s) in {source} ({shown}) are embedded as they are, so that the output "
+@dataclass
+class _BlankLines:
+    count: int = 0
+    shown: tuple[int, ...] = ()
+
+    def see(self, first: int, chunk: list[str]) -> None:
+        for index, text in enumerate(chunk, first):
+            if not text.strip():
+                self.count += 1
+                if len(self.shown) < _BLANK_LINES_SHOWN:
+                    self.shown += (index + 1,)
+
+    def note(self, source: str) -> str:
+        shown = ", ".join(map(str, self.shown)) + (", ..." if self.count > _BLANK_LINES_SHOWN else "")
+        return (
+            f"note: {self.count} blank line(s) in {source} ({shown}) are embedded as they are, so that the output "
             "keeps one vector per line; filter them out first to skip them, e.g. grep -v '^[[:space:]]*$'"
         )
-    return checked(lines, lambda index: f"{source} line {index + 1}")
 
 
-def checked(texts: list[str], where: Callable[[int], str]) -> list[str]:
-    """The client's checks on every text (type, encodability, size), then each record against the payload limit."""
-    try:
-        checked_texts(texts, MAX_PAYLOAD_BYTES)
-    except InvalidTextError as error:
-        if error.index is None:
-            raise
-        raise InputTextError(f"{where(error.index)}: {error}") from None
-    for index, text in enumerate(texts):
+def _oversized(first: int, chunk: list[str], where: Callable[[int], str]) -> InputTextError | None:
+    for index, text in enumerate(chunk, first):
         size = len(record_line(index, text))
         if size > MAX_PAYLOAD_BYTES:
-            raise InputTextError(
+            return InputTextError(
                 f"{where(index)}: its record takes {size:,} bytes, over the job's {MAX_PAYLOAD_BYTES:,}-byte "
                 "MaxPayloadInMB; the model reads only its first 256 tokens, so send its start"
             )
-    return texts
+    return None
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """`s3://bucket/prefix` as (bucket, prefix); the prefix may be empty."""
-    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise UsageError(f"INPUT is {uri!r}; an S3 input is s3://BUCKET/PREFIX, a prefix of JSON Lines files")
-    return bucket, prefix
+def checked(corpus: Corpus, report: Callable[[str], None]) -> int:
+    """One pass over every text: the client's checks (type, encodability, size), then each record against the
+    payload limit; the number of texts.
 
-
-def _record_text(line: bytes, where: str) -> str:
-    try:
-        record: Any = json.loads(decode_utf8(line, where))
-    except ValueError as error:
-        raise InputTextError(f"{where} is not a JSON record: {error}") from None
-    if not isinstance(record, dict) or not isinstance(record.get("inputs"), str):
-        raise InputTextError(f'{where} is not a JSON object with a string "inputs", got {line[:80]!r}')
-    text: str = record["inputs"]
-    return text
-
-
-def s3_texts(s3: Any, uri: str, skip: Callable[[str, str], bool] = lambda bucket, key: False) -> list[str]:
-    """The "inputs" of every record under an s3:// prefix: objects in key order, lines in order, except the
-    objects `skip` names (the runner's own files, when the corpus sits in the batch bucket's input/)."""
-    bucket, prefix = parse_s3_uri(uri)
-    keys = [
-        item["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for item in page.get("Contents", [])
-        if not item["Key"].endswith("/") and not skip(bucket, item["Key"])
-    ]
-    if not keys:
-        raise BatchError(f"INPUT {uri} holds no objects: give a prefix of JSON Lines files")
-    texts: list[str] = []
-    starts: list[int] = []  # the index of each object's first text, to name a text's object and line on error
-    keys.sort()
-    for key in keys:
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        lines = data.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        starts.append(len(texts))
-        for number, line in enumerate(lines, 1):
-            texts.append(_record_text(line.removesuffix(b"\r"), f"s3://{bucket}/{key} line {number}"))
-
-    def where(index: int) -> str:
-        position = bisect.bisect_right(starts, index) - 1
-        return f"s3://{bucket}/{keys[position]} line {index - starts[position] + 1}"
-
-    return checked(texts, where)
+    What is reported comes in the order it came when the whole input was read first: unreadable input (not UTF-8,
+    not a JSON record) wherever it is, then the note on blank lines, then the first text the client's checks
+    refuse, and only if there is none, the first record over the payload limit. So the pass goes on to the end
+    after a refused text, checking nothing more than it must.
+    """
+    blank = _BlankLines()
+    refused: InputTextError | None = None
+    oversized: InputTextError | None = None
+    count = 0
+    for first, chunk in _chunks(corpus.texts()):
+        count = first + len(chunk)
+        if corpus.lines_of is not None:
+            blank.see(first, chunk)
+        if refused is not None:
+            continue
+        try:
+            checked_texts(chunk, MAX_PAYLOAD_BYTES, first=first)
+        except InvalidTextError as error:
+            if error.index is None:
+                raise
+            refused = InputTextError(f"{corpus.where(error.index)}: {error}")
+            continue
+        if oversized is None:
+            oversized = _oversized(first, chunk, corpus.where)
+    if blank.count and corpus.lines_of is not None:
+        report(blank.note(corpus.lines_of))
+    failure = refused or oversized
+    if failure is not None:
+        raise failure
+    return count
