@@ -165,13 +165,21 @@ def test_case_3_a_permanent_error_part_way_keeps_the_vectors_without_telling_to_
     assert "rerun" not in err and not target.exists()
 
 
-def test_a_new_run_does_not_overwrite_the_partial_output_of_an_interrupted_one(
+def interrupted_at_20(
     sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+) -> tuple[Path, Path, list[Path]]:
+    """TEXTS in a file, and a run for out.jsonl stopped at text 20: the input, the target, and the two files it
+    kept (its vectors and their record)."""
     texts = write_texts(tmp_path / "T", TEXTS)
     target = tmp_path / "out.jsonl"
     interrupted(sagemaker, capsys, texts, target, TEXTS[20])
-    kept = [tmp_path / "out.jsonl.partial", tmp_path / "out.jsonl.partial.resume"]
+    return texts, target, [tmp_path / "out.jsonl.partial", tmp_path / "out.jsonl.partial.resume"]
+
+
+def test_a_new_run_does_not_overwrite_the_partial_output_of_an_interrupted_one(
+    sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, target, kept = interrupted_at_20(sagemaker, capsys, tmp_path)
     before = [snapshot(path) for path in kept]
     other = write_texts(tmp_path / "other", TEXTS[::-1])
 
@@ -187,10 +195,7 @@ def test_a_resume_while_another_run_still_writes_the_file_is_refused_and_changes
 ) -> None:
     import fcntl
 
-    texts = write_texts(tmp_path / "T", TEXTS)
-    target = tmp_path / "out.jsonl"
-    interrupted(sagemaker, capsys, texts, target, TEXTS[20])
-    kept = [tmp_path / "out.jsonl.partial", tmp_path / "out.jsonl.partial.resume"]
+    texts, target, kept = interrupted_at_20(sagemaker, capsys, tmp_path)
     before = [snapshot(path) for path in kept]
     calls = len(sagemaker.requests)
     with kept[0].open("r+b") as other_run:  # what a run still writing the file holds
