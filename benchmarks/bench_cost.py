@@ -136,8 +136,7 @@ def measure_workloads(stack: Any, vcpus: int, tokenizer: Any, repeats: int, note
 
 def measure(work: Path, model_dir: Path, tokenizer: Any, repeats: int, note: Note) -> Inputs:
     from benchmarks.bench_local_endpoint import machine_line
-    from benchmarks.bench_serving_stack import SPEED_CASE, render_cases
-    from benchmarks.run_all import serving_versions
+    from benchmarks.bench_serving_stack import SPEED_CASE, render_cases, serving_versions
     from local_endpoint.serving_stack import ServingStack
 
     note(f"cost: rendering `{SPEED_CASE}` with the Pulumi program (its model.tar.gz and environment)")

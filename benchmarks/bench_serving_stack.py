@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +35,7 @@ from typing import Any
 from benchmarks import bench_answer_formats
 from benchmarks.bench_local_endpoint import best_rates, cosine, load_line, machine_line, make_corpus
 from benchmarks.progress import Note, Progress
-from local_endpoint.serving_stack import ServingStack
+from local_endpoint.serving_stack import ServingStack, serving_python
 from serving_stack_tests.cases import CASE_NAMES, DECOY_FILES, Case
 from tests.fake_hub import DEFAULT_COMMIT, FakeHub, files_of
 
@@ -106,6 +107,26 @@ def alternating_latencies(works: Sequence[Callable[[], object]], rounds: int) ->
 def worker_threads_line(stack: ServingStack) -> str:
     found = [line.split(" - ", 1)[-1] for line in stack.log_text().splitlines() if THREADS_LOG in line]
     return found[0] if found else "(the worker logged no thread choice)"
+
+
+def serving_versions() -> str:
+    """The serving venv's own versions (it is not this interpreter's)."""
+    script = (
+        "import importlib.metadata as m, platform, json; print(json.dumps([platform.python_version()] + "
+        "[m.version(p) for p in ('torch', 'transformers', 'sagemaker-huggingface-inference-toolkit', "
+        "'multi-model-server')]))"
+    )
+    try:
+        output = subprocess.run(
+            [str(serving_python()), "-c", script], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+        python, torch, transformers, toolkit, mms = json.loads(output)
+    except (OSError, subprocess.SubprocessError, ValueError, RuntimeError) as error:
+        return f"serving stack: versions unknown ({error})"
+    return (
+        f"serving stack (.venv-serving): Python {python}, torch {torch}, transformers {transformers}, "
+        f"sagemaker-huggingface-inference-toolkit {toolkit}, multi-model-server {mms}"
+    )
 
 
 def render_cases(model_dir: Path, names: Sequence[str]) -> dict[str, Case]:

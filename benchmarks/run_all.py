@@ -34,10 +34,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -281,28 +279,6 @@ class Estimates:
         return scale * sum(self.stages[index:])
 
 
-def serving_versions() -> str:
-    """The serving venv's own versions (it is not this interpreter's)."""
-    from local_endpoint.serving_stack import serving_python
-
-    script = (
-        "import importlib.metadata as m, platform, json; print(json.dumps([platform.python_version()] + "
-        "[m.version(p) for p in ('torch', 'transformers', 'sagemaker-huggingface-inference-toolkit', "
-        "'multi-model-server')]))"
-    )
-    try:
-        output = subprocess.run(
-            [str(serving_python()), "-c", script], capture_output=True, text=True, check=True, timeout=60
-        ).stdout
-        python, torch, transformers, toolkit, mms = json.loads(output)
-    except (OSError, subprocess.SubprocessError, ValueError, RuntimeError) as error:
-        return f"serving stack: versions unknown ({error})"
-    return (
-        f"serving stack (.venv-serving): Python {python}, torch {torch}, transformers {transformers}, "
-        f"sagemaker-huggingface-inference-toolkit {toolkit}, multi-model-server {mms}"
-    )
-
-
 def load_table(outcomes: Sequence[Outcome]) -> str:
     lines = [
         f"| stage | seconds | other work, mean (cores) | other work, busiest {BUSY_WINDOW_S:g} s (cores) | "
@@ -335,7 +311,7 @@ def render_page(outcomes: Sequence[Outcome], repeats: int, seconds: float, start
         "",
         f"Run of {started:%Y-%m-%d %H:%M} UTC, {clock(seconds)} in all, `--repeats {repeats}`: {verdict(outcomes)}.",
         "",
-        f"Machine: {bench_local_endpoint.machine_line()}; {serving_versions()}.",
+        f"Machine: {bench_local_endpoint.machine_line()}; {bench_serving_stack.serving_versions()}.",
         "",
         f"Busy means other processes used at least {BUSY_MEAN_CORES:g} cores on average during the stage, or at "
         f"least {BUSY_WINDOW_CORES:g} over some {BUSY_WINDOW_S:g} s; the load average counts this benchmark's own "
