@@ -30,6 +30,16 @@ _AWS_ENV = (
 )
 
 
+CLI_ENV = ("SAGEMAKER_ENDPOINT", "EMBEDDINGS_POOLING", "EMBEDDINGS_MAX_CONCURRENCY")
+
+
+@pytest.fixture
+def no_cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None of the CLI's own variables from the shell that runs the tests: each test sets what it means."""
+    for name in CLI_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def bare_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
     """No AWS configuration at all: no env credentials, no config files, no instance metadata."""

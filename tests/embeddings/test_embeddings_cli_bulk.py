@@ -31,10 +31,7 @@ from tests.paths import PROJECT_DIR
 TEXTS = [f"line {i}: the report for region {i % 7} was filed on time" for i in range(40)]
 
 
-@pytest.fixture(autouse=True)
-def no_cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SAGEMAKER_ENDPOINT", "EMBEDDINGS_POOLING", "EMBEDDINGS_MAX_CONCURRENCY"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_cli_env")
 
 
 @pytest.fixture

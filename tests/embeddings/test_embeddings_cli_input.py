@@ -28,10 +28,7 @@ from tests.embeddings.embeddings_fakes import (
 NOT_LINE_BREAKS = "\u2028\u2029\x85\f\v\x1c\x1d\x1e\r"
 
 
-@pytest.fixture(autouse=True)
-def no_cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SAGEMAKER_ENDPOINT", raising=False)
-    monkeypatch.delenv("EMBEDDINGS_POOLING", raising=False)
+pytestmark = pytest.mark.usefixtures("no_cli_env")
 
 
 def run(argv: list[str], sagemaker: FakeSageMaker, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
